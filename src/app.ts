@@ -1,0 +1,67 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Config } from "./config";
+import type { AppEnv, Deps } from "./core/deps";
+import type { SocketAddress } from "./core/http/client-ip";
+import { respond } from "./core/http/envelope";
+import { notFoundHandler, onError } from "./core/http/middleware/errors";
+import { requestContext } from "./core/http/middleware/request-context";
+import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/security";
+import { validationHook } from "./core/http/validation";
+import { buildDocument, type OpenApiDocument } from "./features/docs/document";
+import { type DocsAssets, docsRoutes } from "./features/docs/routes";
+import { healthRoutes } from "./features/health/routes";
+import { referenceDataRoutes } from "./features/reference-data/routes";
+import { sessionRoutes } from "./features/sessions/routes";
+
+export const VERSION = "0.1.0";
+
+export interface AppOptions {
+  config: Config;
+  /** The dependencies, or (Workers) a function building them for each request. */
+  deps: Deps | ((c: Context<AppEnv>) => Deps);
+  /** How the runtime reports the peer's address. */
+  socketAddress: SocketAddress;
+  /** Where the docs pages load their scripts from (node_modules on Bun, static assets on Workers). */
+  docsAssets?: DocsAssets;
+}
+
+/** The whole API, runtime-agnostic: src/server.ts (Bun) and src/worker.ts (Workers) wrap it. */
+export function createApp(options: AppOptions) {
+  const { config } = options;
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestContext({ deps: options.deps, socketAddress: options.socketAddress }));
+  app.use("*", securityHeaders());
+  app.use("*", corsFor(config.corsOrigins));
+  app.use("*", bodyLimitOf(config.maxBodyBytes));
+
+  app.route("/", healthRoutes());
+  app.route("/api/v1", referenceDataRoutes());
+  app.route("/api/v1", sessionRoutes());
+
+  app.get("/", (c) =>
+    respond(c, {
+      name: "NeoAdmin API",
+      version: VERSION,
+      environment: config.environment,
+      docs: config.docsEnabled
+        ? { scalar: "/docs", swagger: "/swagger", redoc: "/redoc", openapi: "/openapi.json" }
+        : null,
+    }),
+  );
+
+  let document: OpenApiDocument | undefined;
+  const openApiDocument = () => {
+    document ??= buildDocument(app, VERSION);
+    return document;
+  };
+  if (config.docsEnabled)
+    app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));
+
+  app.notFound(notFoundHandler(() => app.routes));
+  app.onError(onError);
+  return Object.assign(app, { openApiDocument });
+}
+
+export type App = ReturnType<typeof createApp>;

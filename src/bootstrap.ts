@@ -1,0 +1,64 @@
+import type { Config } from "./config";
+import { createSql, type Sql } from "./core/db/admin";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "./core/db/embedded";
+import { migrate } from "./core/db/migrate";
+import { migrationFilesFor } from "./core/db/migration-files";
+import type { Deps } from "./core/deps";
+import type { Logger } from "./core/log/logger";
+import { createSharedDeps } from "./core/shared-deps";
+
+export interface Runtime {
+  deps: Deps;
+  /** Where the admin database is: the configured URL's host, or "embedded". */
+  database: "configured" | "embedded";
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the process-wide dependencies for Bun (and the Node test harness): the admin pool,
+ * or the embedded PGlite when no database is configured, migrated and seeded before serving.
+ */
+export async function bootstrap(
+  config: Config,
+  logger: Logger,
+  options: { embeddedInMemory?: boolean } = {},
+): Promise<Runtime> {
+  let embedded: EmbeddedPostgres | undefined;
+  let db: Sql;
+  if (config.adminDatabaseUrl) {
+    db = createSql(config.adminDatabaseUrl, { max: config.adminDatabasePoolMax });
+  } else {
+    embedded = await startEmbeddedPostgres({
+      name: "admin",
+      ...(options.embeddedInMemory ? {} : { dataDir: config.dataDir }),
+    });
+    // PGlite is a single serialised session: more than one client connection only queues.
+    db = createSql(embedded.url, { max: 1 });
+    logger.info("embedded database started", {
+      data_dir: options.embeddedInMemory ? "memory" : config.dataDir,
+    });
+  }
+  try {
+    const report = await migrate(db, await migrationFilesFor("admin"), {
+      role: "admin",
+      onProgress: (message) => logger.info(message),
+    });
+    logger.info("admin database migrated", {
+      applied: report.applied.length,
+      up_to_date: report.skipped,
+    });
+  } catch (error) {
+    await db.end({ timeout: 1 });
+    await embedded?.close();
+    throw error;
+  }
+  const shared = createSharedDeps(config, logger);
+  return {
+    deps: { ...shared, db, waitUntil: (promise) => void promise.catch(() => {}) },
+    database: embedded ? "embedded" : "configured",
+    async close() {
+      await db.end({ timeout: 5 });
+      await embedded?.close();
+    },
+  };
+}

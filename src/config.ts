@@ -1,0 +1,135 @@
+import { z } from "zod";
+
+/**
+ * Every setting the API reads, in one schema. Parsed once at start (Bun) or once per isolate
+ * (Workers) and injected; nothing else reads process.env, Bun.env or c.env.
+ */
+const boolean = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
+    error: "expected true or false",
+  })
+  .transform((value) => ["true", "1", "yes", "on"].includes(value));
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: "expected an integer" })
+    .int({ error: "expected an integer" })
+    .min(min, { error: `expected an integer >= ${min}` })
+    .max(max, { error: `expected an integer <= ${max}` });
+
+const url = (protocols: string[]) =>
+  z
+    .url({ error: `expected a URL (${protocols.join(", ")})` })
+    .refine((value) => protocols.some((p) => value.startsWith(`${p}:`)), {
+      error: `expected a URL (${protocols.join(", ")})`,
+    });
+
+export const environments = ["development", "test", "staging", "production"] as const;
+export const logLevels = ["debug", "info", "warn", "error"] as const;
+
+const schema = z
+  .object({
+    PORT: int(1, 65535).default(8001),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    ENVIRONMENT: z
+      .enum(environments, { error: `expected one of ${environments.join(", ")}` })
+      .default("development"),
+    ADMIN_DATABASE_URL: url(["postgres", "postgresql"]).optional(),
+    ADMIN_DATABASE_POOL_MAX: int(1, 200).default(10),
+    DATA_DIR: z.string().min(1).default("./.data"),
+    UPSTASH_REDIS_REST_URL: url(["http", "https"]).optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    CACHE_TIMEOUT_MS: int(10, 10_000).default(250),
+    CORS_ORIGINS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.union([
+            z.literal("*"),
+            z.url({ error: "expected * or a comma-separated origin list" }),
+          ]),
+        ),
+      ),
+    DOCS_ENABLED: boolean.optional(),
+    LOG_LEVEL: z
+      .enum(logLevels, { error: `expected one of ${logLevels.join(", ")}` })
+      .default("info"),
+    MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+    TRUSTED_PROXY_COUNT: int(0, 10).default(0),
+    GUEST_SESSION_REQUEST_LIMIT: int(1, 10_000_000).default(1000),
+    GUEST_SESSION_TTL_SECONDS: int(60, 30 * 86_400).default(3600),
+    GUEST_IP_DAILY_SESSION_LIMIT: int(1, 10_000_000).default(5000),
+  })
+  .superRefine((value, ctx) => {
+    if (Boolean(value.UPSTASH_REDIS_REST_URL) !== Boolean(value.UPSTASH_REDIS_REST_TOKEN)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [
+          value.UPSTASH_REDIS_REST_URL ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL",
+        ],
+        message: "expected UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to be set together",
+      });
+    }
+  })
+  .transform((env) => ({
+    port: env.PORT,
+    host: env.HOST,
+    environment: env.ENVIRONMENT,
+    adminDatabaseUrl: env.ADMIN_DATABASE_URL,
+    adminDatabasePoolMax: env.ADMIN_DATABASE_POOL_MAX,
+    dataDir: env.DATA_DIR,
+    upstash:
+      env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
+        ? { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+    cacheTimeoutMs: env.CACHE_TIMEOUT_MS,
+    corsOrigins: env.CORS_ORIGINS,
+    docsEnabled: env.DOCS_ENABLED ?? env.ENVIRONMENT !== "production",
+    logLevel: env.LOG_LEVEL,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    trustedProxyCount: env.TRUSTED_PROXY_COUNT,
+    guest: {
+      requestLimit: env.GUEST_SESSION_REQUEST_LIMIT,
+      ttlSeconds: env.GUEST_SESSION_TTL_SECONDS,
+      ipDailySessionLimit: env.GUEST_IP_DAILY_SESSION_LIMIT,
+    },
+  }));
+
+export type Config = z.output<typeof schema>;
+export type Environment = Config["environment"];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Empty strings count as unset, so `FOO=` in a .env file falls back to the default. */
+function withoutEmpty(env: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "" && v !== undefined));
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable and what it expected. */
+export function loadConfig(env: Record<string, unknown>): Config {
+  const result = schema.safeParse(withoutEmpty(env));
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.join(".") || "environment";
+      const given = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+      const shown =
+        given === undefined || /TOKEN|SECRET|PASSWORD|URL/.test(name)
+          ? ""
+          : ` (got ${JSON.stringify(given)})`;
+      return `${name}: ${issue.message}${shown}`;
+    }),
+  );
+}

@@ -1,0 +1,225 @@
+import type { Config } from "../../config";
+import { CacheUnavailableError } from "../cache/errors";
+import { keys } from "../cache/keys";
+import type { Cache } from "../cache/port";
+import { randomBase64Url, randomHex, sha256Hex, timingSafeEqual } from "../crypto/hash";
+import { ApiError } from "../http/errors";
+import {
+  type RateLimiter,
+  RateLimiterUnavailableError,
+  type RateLimitResult,
+  type RateLimitRule,
+} from "./rate-limiter";
+
+/**
+ * Guest sessions for anonymous readers of reference data.
+ *
+ * Token: `guest_<32 hex id>:<43 char base64url secret>`. Only the secret's SHA-256 is stored
+ * (256 random bits need no slow hash). A session record never changes after it is created, so
+ * each process keeps validated records in a small local cache until they expire: a warm guest
+ * request then costs one round trip, the atomic rate-limit call.
+ */
+export interface GuestSession {
+  id: string;
+  secret_hash: string;
+  ip: string;
+  user_agent: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export type GuestSessionStatus = "active" | "created" | "degraded";
+
+export interface GuestAccess {
+  status: GuestSessionStatus;
+  /** Absent only in degraded mode (the session store is unreachable). */
+  session?: GuestSession;
+  rateLimit: RateLimitResult;
+  rule: RateLimitRule;
+  /** The full token, present only on the response that created the session. */
+  newSessionToken?: string;
+  /** Why a supplied token was not used. */
+  rejected?: "unknown-or-expired" | "not-a-guest-token";
+}
+
+const TOKEN = /^guest_([0-9a-f]{32}):([A-Za-z0-9_-]{43})$/;
+const LOCAL_SESSIONS_MAX = 10_000;
+
+export function parseGuestToken(token: string): { id: string; secret: string } | null {
+  const match = TOKEN.exec(token);
+  return match?.[1] && match[2] ? { id: match[1], secret: match[2] } : null;
+}
+
+export function looksLikeGuestToken(token: string): boolean {
+  return token.startsWith("guest_");
+}
+
+/** Redis slow or down (cache or limiter): the gate applies the degraded policy. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof CacheUnavailableError || error instanceof RateLimiterUnavailableError;
+}
+
+export class GuestSessions {
+  readonly sessionRule: RateLimitRule;
+  readonly ipRule: RateLimitRule;
+  /** When Redis is unreachable: reference data stays up, limited per IP in this process. */
+  readonly degradedRule: RateLimitRule = {
+    name: "guest-degraded-ip",
+    limit: 120,
+    windowSeconds: 60,
+  };
+  private readonly local = new Map<string, GuestSession>();
+
+  constructor(
+    private readonly deps: {
+      cache: Cache;
+      rateLimiter: RateLimiter;
+      fallbackLimiter: RateLimiter;
+      config: Config["guest"];
+      now?: () => number;
+    },
+  ) {
+    this.sessionRule = {
+      name: "guest-session",
+      limit: deps.config.requestLimit,
+      windowSeconds: deps.config.ttlSeconds,
+    };
+    this.ipRule = {
+      name: "guest-ip-sessions",
+      limit: deps.config.ipDailySessionLimit,
+      windowSeconds: 86_400,
+    };
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /**
+   * Admits one request: an existing session (counted against its quota) or a new one (counted
+   * against the IP's daily quota). Exhaustion is a 429, never a silent new session.
+   */
+  async admit(input: { token?: string; ip: string; userAgent?: string }): Promise<GuestAccess> {
+    let rejected: GuestAccess["rejected"];
+    try {
+      if (input.token) {
+        const parsed = parseGuestToken(input.token);
+        if (!parsed)
+          rejected = looksLikeGuestToken(input.token) ? "unknown-or-expired" : "not-a-guest-token";
+        const session = parsed ? await this.find(parsed.id, parsed.secret) : undefined;
+        if (session) {
+          const rateLimit = await this.deps.rateLimiter.limit(this.sessionRule, session.id);
+          if (!rateLimit.success) {
+            throw tooManyRequests(
+              "Guest session request limit reached",
+              this.sessionRule,
+              rateLimit,
+              this.now(),
+            );
+          }
+          return { status: "active", session, rateLimit, rule: this.sessionRule };
+        }
+        rejected ??= "unknown-or-expired";
+      }
+      return { ...(await this.create(input)), ...(rejected ? { rejected } : {}) };
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      const rateLimit = await this.deps.fallbackLimiter.limit(this.degradedRule, input.ip);
+      if (!rateLimit.success) {
+        throw tooManyRequests(
+          "Too many requests from this address",
+          this.degradedRule,
+          rateLimit,
+          this.now(),
+        );
+      }
+      return { status: "degraded", rateLimit, rule: this.degradedRule };
+    }
+  }
+
+  /** Reads a session's state without counting a request (for `GET /session` after admit). */
+  async find(id: string, secret: string): Promise<GuestSession | undefined> {
+    const now = this.now();
+    let session = this.local.get(id);
+    if (session && Date.parse(session.expires_at) <= now) {
+      this.local.delete(id);
+      session = undefined;
+    }
+    if (!session) {
+      session = (await this.deps.cache.get<GuestSession>(keys.guest("session", id))) ?? undefined;
+      if (!session || Date.parse(session.expires_at) <= now) return undefined;
+      this.remember(session);
+    }
+    return timingSafeEqual(await sha256Hex(secret), session.secret_hash) ? session : undefined;
+  }
+
+  private async create(input: { ip: string; userAgent?: string }): Promise<GuestAccess> {
+    const now = this.now();
+    const ipLimit = await this.deps.rateLimiter.limit(this.ipRule, input.ip);
+    if (!ipLimit.success) {
+      throw tooManyRequests(
+        "Too many new guest sessions from this address today",
+        this.ipRule,
+        ipLimit,
+        now,
+      );
+    }
+    const id = randomHex(16);
+    const secret = randomBase64Url(32);
+    const session: GuestSession = {
+      id,
+      secret_hash: await sha256Hex(secret),
+      ip: input.ip,
+      user_agent: input.userAgent?.slice(0, 512) ?? null,
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + this.deps.config.ttlSeconds * 1000).toISOString(),
+    };
+    await this.deps.cache.set(keys.guest("session", id), session, {
+      ttlSeconds: this.deps.config.ttlSeconds,
+    });
+    this.remember(session);
+    const rateLimit = await this.deps.rateLimiter.limit(this.sessionRule, id);
+    return {
+      status: "created",
+      session,
+      rateLimit,
+      rule: this.sessionRule,
+      newSessionToken: `guest_${id}:${secret}`,
+    };
+  }
+
+  private remember(session: GuestSession): void {
+    if (this.local.size >= LOCAL_SESSIONS_MAX) {
+      const oldest = this.local.keys().next().value;
+      if (oldest !== undefined) this.local.delete(oldest);
+    }
+    this.local.set(session.id, session);
+  }
+}
+
+/** RateLimit headers (IETF draft) for any limited response. */
+export function rateLimitHeaders(
+  rule: RateLimitRule,
+  result: RateLimitResult,
+  now: number,
+): Record<string, string> {
+  const resetSeconds = Math.max(0, Math.ceil((result.reset - now) / 1000));
+  return {
+    "RateLimit-Limit": String(result.limit),
+    "RateLimit-Remaining": String(result.remaining),
+    "RateLimit-Reset": String(resetSeconds),
+    "RateLimit-Policy": `${rule.limit};w=${rule.windowSeconds}`,
+  };
+}
+
+function tooManyRequests(
+  message: string,
+  rule: RateLimitRule,
+  result: RateLimitResult,
+  now: number,
+): ApiError {
+  const headers = rateLimitHeaders(rule, result, now);
+  return new ApiError("RATE_LIMITED", message, {
+    headers: { ...headers, "Retry-After": String(Math.max(1, Number(headers["RateLimit-Reset"]))) },
+  });
+}

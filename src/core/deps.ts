@@ -1,0 +1,38 @@
+import type { Sql } from "postgres";
+import type { Config } from "../config";
+import type { GuestAccess, GuestSessions } from "./auth/guest-sessions";
+import type { RateLimiter } from "./auth/rate-limiter";
+import type { Cache } from "./cache/port";
+import type { Logger } from "./log/logger";
+
+/**
+ * Everything a request needs from the outside world, injected by the runtime entry
+ * (src/server.ts on Bun, src/worker.ts on Workers) and reached through `c.var.deps`.
+ */
+export interface Deps {
+  config: Config;
+  /** The admin database: a pool on Bun, a per-request client over Hyperdrive on Workers. */
+  db: Sql;
+  cache: Cache;
+  /** Per-process copy of rarely changing data in front of a shared cache; absent when `cache` is itself in-process. */
+  localCache?: Cache;
+  rateLimiter: RateLimiter;
+  guestSessions: GuestSessions;
+  logger: Logger;
+  /** Hands background work to the runtime (Workers `waitUntil`); awaited inline elsewhere. */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Where a client's address came from, for the logs and the per-IP limits. */
+export type ClientIp = string;
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    deps: Deps;
+    log: Logger;
+    clientIp: ClientIp;
+    /** Set by the guest gate on reference-data routes. */
+    guest: GuestAccess;
+  };
+};

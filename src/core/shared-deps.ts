@@ -1,0 +1,34 @@
+import type { Config } from "../config";
+import { GuestSessions } from "./auth/guest-sessions";
+import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter";
+import { UpstashRateLimiter } from "./auth/rate-limiter.upstash";
+import { MemoryCache } from "./cache/memory";
+import type { Cache } from "./cache/port";
+import { createUpstashRedis, UpstashCache } from "./cache/upstash";
+import type { Deps } from "./deps";
+import type { Logger } from "./log/logger";
+
+/** The dependencies that are safe to share across requests: built once per process or isolate. */
+export type SharedDeps = Omit<Deps, "db" | "waitUntil">;
+
+export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
+  let cache: Cache;
+  let localCache: Cache | undefined;
+  let rateLimiter: RateLimiter;
+  if (config.upstash) {
+    const redis = createUpstashRedis({ ...config.upstash, timeoutMs: config.cacheTimeoutMs + 50 });
+    cache = new UpstashCache(redis, { timeoutMs: config.cacheTimeoutMs });
+    localCache = new MemoryCache({ maxEntries: 10_000 });
+    rateLimiter = new UpstashRateLimiter(redis, { timeoutMs: config.cacheTimeoutMs });
+  } else {
+    cache = new MemoryCache();
+    rateLimiter = new MemoryRateLimiter();
+  }
+  const guestSessions = new GuestSessions({
+    cache,
+    rateLimiter,
+    fallbackLimiter: new MemoryRateLimiter(),
+    config: config.guest,
+  });
+  return { config, cache, localCache, rateLimiter, guestSessions, logger };
+}

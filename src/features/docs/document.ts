@@ -1,0 +1,88 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../core/deps";
+import { ErrorEnvelopeSchema, errorResponseComponents } from "../../core/http/openapi";
+
+/** Scalar's sidebar sections: the original's groups; each tag in exactly one. */
+export const tagGroups = [
+  { name: "Authentication & Authorization", tags: ["Authentication", "Permissions", "Roles"] },
+  { name: "User Management", tags: ["Platform Users", "User Profile", "User Settings"] },
+  {
+    name: "Organization Management",
+    tags: ["Organizations", "Organization Settings", "Organization Members"],
+  },
+  { name: "Tenant Management", tags: ["Tenants", "Tenant Settings", "Tenant Users"] },
+  { name: "Infrastructure", tags: ["Regions", "Database Connections"] },
+  { name: "Reference Data", tags: ["Currencies", "Countries", "Languages", "Guest Sessions"] },
+  {
+    name: "Billing & Subscriptions",
+    tags: ["Billing", "Subscriptions", "Invoices", "Payment Methods"],
+  },
+  { name: "Analytics & Reports", tags: ["Analytics", "Reports", "Metrics"] },
+  { name: "System", tags: ["Health", "Configuration", "Migrations", "Monitoring", "Audit"] },
+];
+
+const tagDescriptions: Record<string, string> = {
+  Currencies: "ISO 4217 currencies, current and historical. Readable by guest sessions.",
+  Countries:
+    "ISO 3166-1 countries with region, continent, calling code, currency and GDPR applicability.",
+  Languages: "ISO 639 languages with native names and writing direction.",
+  "Guest Sessions": "Anonymous, rate-limited sessions for reading public reference data.",
+  Health: "Liveness, readiness and dependency health.",
+};
+
+export type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]> & {
+  "x-tagGroups"?: { name: string; tags: string[] }[];
+};
+
+/**
+ * Builds the OpenAPI 3.1 document from the route definitions. Called once per app (the result is
+ * memoised by the caller): generating it walks every schema.
+ */
+export function buildDocument(app: OpenAPIHono<AppEnv>, version: string): OpenApiDocument {
+  const registry = app.openAPIRegistry;
+  registry.register("ErrorEnvelope", ErrorEnvelopeSchema);
+  for (const [name, response] of Object.entries(errorResponseComponents)) {
+    registry.registerComponent("responses", name, response);
+  }
+  registry.registerComponent("securitySchemes", "BearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A Keycloak access token of the admin realm.",
+  });
+  registry.registerComponent("securitySchemes", "GuestSession", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Guest-Session",
+    description:
+      "A guest session token (`guest_<id>:<secret>`). Omit it on the first request: the response creates a session and returns its token in `X-Guest-Session` and `metadata.new_session_token`.",
+  });
+  const document = app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: {
+      title: "NeoAdmin API",
+      version,
+      description:
+        "Platform administration API of a multi-tenant SaaS platform: users, roles and permissions, organizations, tenants and their regional provisioning, billing, regions and database connections, and public reference data for guest sessions.\n\nEvery response uses one envelope: `{ success, data, message, errors, metadata: { timestamp, request_id } }`.",
+      license: { name: "Proprietary" },
+      contact: { name: "NeoAdmin platform team" },
+    },
+    servers: [{ url: "/", description: "This server" }],
+  }) as OpenApiDocument;
+
+  const used = new Set<string>();
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item ?? {})) {
+      const tags = (operation as { tags?: string[] } | undefined)?.tags;
+      for (const tag of tags ?? []) used.add(tag);
+    }
+  }
+  // A tag with no operations yet stays out of the document until it has some.
+  document["x-tagGroups"] = tagGroups
+    .map((group) => ({ name: group.name, tags: group.tags.filter((t) => used.has(t)) }))
+    .filter((group) => group.tags.length > 0);
+  document.tags = [...used]
+    .sort()
+    .map((name) => ({ name, description: tagDescriptions[name] ?? name }));
+  return document;
+}

@@ -1,0 +1,252 @@
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { guestGate } from "../../core/auth/guest-gate";
+import type { AppEnv } from "../../core/deps";
+import { cachedJsonResponse } from "../../core/http/cached-response";
+import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { paginated } from "../../core/http/pagination";
+import { createRouter } from "../../core/http/router";
+import { referenceDataRepository } from "./repository";
+import {
+  ContinentParam,
+  CountryCode3Param,
+  CountryCodeParam,
+  CountryListQuery,
+  CountrySchema,
+  CurrencyCodeParam,
+  CurrencyListQuery,
+  CurrencySchema,
+  Iso6391Param,
+  LanguageCodeParam,
+  LanguageListQuery,
+  LanguageSchema,
+} from "./schemas";
+import { type ReferenceDataContext, referenceData } from "./service";
+
+/** Every reference-data operation is readable by a guest session; this is what they declare. */
+const security: Record<string, string[]>[] = [{ GuestSession: [] }, { BearerAuth: [] }];
+const conditionalHeaders = {
+  ETag: {
+    description: "Weak validator of `data`; send it back as `If-None-Match`.",
+    schema: { type: "string" as const },
+  },
+  "Cache-Control": {
+    description: "How long the response may be reused.",
+    schema: { type: "string" as const },
+  },
+  "X-Guest-Session": {
+    description: "A new guest session token, present when this request created the session.",
+    schema: { type: "string" as const },
+  },
+};
+
+function ok<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return {
+    200: { ...jsonEnvelope(schema, description), headers: conditionalHeaders },
+    304: { description: "Not modified: the `If-None-Match` ETag is current." },
+  };
+}
+
+type RouteRequest = NonNullable<RouteConfig["request"]>;
+
+function route<const P extends string, const Req extends RouteRequest = RouteRequest>(config: {
+  path: P;
+  operationId: string;
+  tag: "Currencies" | "Countries" | "Languages";
+  summary: string;
+  description?: string;
+  request?: Req;
+  data: z.ZodTypeAny;
+  notFound?: boolean;
+}) {
+  return createRoute({
+    method: "get",
+    path: config.path,
+    operationId: config.operationId,
+    tags: [config.tag],
+    summary: config.summary,
+    description: config.description,
+    security,
+    request: config.request as Req,
+    responses: {
+      ...ok(config.data, config.summary),
+      ...errorResponses(400, 429, ...(config.notFound ? ([404] as const) : [])),
+    },
+  });
+}
+
+function ctxOf(c: Context<AppEnv>): ReferenceDataContext {
+  const { db, cache, localCache, logger } = c.var.deps;
+  return {
+    repository: referenceDataRepository(db),
+    cache: { cache, local: localCache, logger },
+  };
+}
+
+export function referenceDataRoutes() {
+  const router = createRouter();
+  router.use("*", guestGate());
+
+  router.openapi(
+    route({
+      path: "/currencies",
+      operationId: "listCurrencies",
+      tag: "Currencies",
+      summary: "List currencies (ISO 4217)",
+      description:
+        "Filter by status, kind and minor unit; `search` matches code or name. Ordered by code.",
+      request: { query: CurrencyListQuery },
+      data: paginated(CurrencySchema),
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.listCurrencies(ctxOf(c), c.req.valid("query"))),
+  );
+  router.openapi(
+    route({
+      path: "/currencies/active",
+      operationId: "listActiveCurrencies",
+      tag: "Currencies",
+      summary: "All active currencies",
+      data: z.array(CurrencySchema),
+    }),
+    async (c) => cachedJsonResponse(c, await referenceData.activeCurrencies(ctxOf(c))),
+  );
+  router.openapi(
+    route({
+      path: "/currencies/{code}",
+      operationId: "getCurrency",
+      tag: "Currencies",
+      summary: "Get a currency by ISO 4217 code",
+      request: { params: CurrencyCodeParam },
+      data: CurrencySchema,
+      notFound: true,
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.currency(ctxOf(c), c.req.valid("param").code)),
+  );
+
+  router.openapi(
+    route({
+      path: "/countries",
+      operationId: "listCountries",
+      tag: "Countries",
+      summary: "List countries (ISO 3166-1)",
+      description:
+        "Filter by status, continent, region, GDPR, data localisation and currency; `search` matches code, alpha-3 code or name. Ordered by name.",
+      request: { query: CountryListQuery },
+      data: paginated(CountrySchema),
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.listCountries(ctxOf(c), c.req.valid("query"))),
+  );
+  router.openapi(
+    route({
+      path: "/countries/continent/{continent}",
+      operationId: "listCountriesByContinent",
+      tag: "Countries",
+      summary: "Active countries on a continent",
+      request: { params: ContinentParam },
+      data: z.array(CountrySchema),
+    }),
+    async (c) =>
+      cachedJsonResponse(
+        c,
+        await referenceData.countriesOnContinent(ctxOf(c), c.req.valid("param").continent),
+      ),
+  );
+  router.openapi(
+    route({
+      path: "/countries/gdpr",
+      operationId: "listGdprCountries",
+      tag: "Countries",
+      summary: "Active countries where the GDPR applies (EU and EEA)",
+      data: z.array(CountrySchema),
+    }),
+    async (c) => cachedJsonResponse(c, await referenceData.gdprCountries(ctxOf(c))),
+  );
+  router.openapi(
+    route({
+      path: "/countries/code3/{code3}",
+      operationId: "getCountryByCode3",
+      tag: "Countries",
+      summary: "Get a country by ISO 3166-1 alpha-3 code",
+      request: { params: CountryCode3Param },
+      data: CountrySchema,
+      notFound: true,
+    }),
+    async (c) =>
+      cachedJsonResponse(
+        c,
+        await referenceData.countryByCode3(ctxOf(c), c.req.valid("param").code3),
+      ),
+  );
+  router.openapi(
+    route({
+      path: "/countries/{code}",
+      operationId: "getCountry",
+      tag: "Countries",
+      summary: "Get a country by ISO 3166-1 alpha-2 code",
+      request: { params: CountryCodeParam },
+      data: CountrySchema,
+      notFound: true,
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.country(ctxOf(c), c.req.valid("param").code)),
+  );
+
+  router.openapi(
+    route({
+      path: "/languages",
+      operationId: "listLanguages",
+      tag: "Languages",
+      summary: "List languages (ISO 639)",
+      description:
+        "Filter by status, writing direction and ISO 639-1 code; `search` matches code, name or native name. Ordered by name.",
+      request: { query: LanguageListQuery },
+      data: paginated(LanguageSchema),
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.listLanguages(ctxOf(c), c.req.valid("query"))),
+  );
+  router.openapi(
+    route({
+      path: "/languages/active",
+      operationId: "listActiveLanguages",
+      tag: "Languages",
+      summary: "All active languages",
+      data: z.array(LanguageSchema),
+    }),
+    async (c) => cachedJsonResponse(c, await referenceData.activeLanguages(ctxOf(c))),
+  );
+  router.openapi(
+    route({
+      path: "/languages/iso639-1/{iso639_1}",
+      operationId: "getLanguageByIso6391",
+      tag: "Languages",
+      summary: "Get a language by ISO 639-1 code",
+      request: { params: Iso6391Param },
+      data: LanguageSchema,
+      notFound: true,
+    }),
+    async (c) =>
+      cachedJsonResponse(
+        c,
+        await referenceData.languageByIso6391(ctxOf(c), c.req.valid("param").iso639_1),
+      ),
+  );
+  router.openapi(
+    route({
+      path: "/languages/{code}",
+      operationId: "getLanguage",
+      tag: "Languages",
+      summary: "Get a language by code",
+      request: { params: LanguageCodeParam },
+      data: LanguageSchema,
+      notFound: true,
+    }),
+    async (c) =>
+      cachedJsonResponse(c, await referenceData.language(ctxOf(c), c.req.valid("param").code)),
+  );
+
+  return router;
+}

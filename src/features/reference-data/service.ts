@@ -1,0 +1,168 @@
+import type { z } from "@hono/zod-openapi";
+import { keys } from "../../core/cache/keys";
+import {
+  type CachedJson,
+  type ReadThroughOptions,
+  readThrough,
+} from "../../core/cache/read-through";
+import { sha256Hex } from "../../core/crypto/hash";
+import { ApiError } from "../../core/http/errors";
+import { pagination } from "../../core/http/pagination";
+import type { Page, ReferenceDataRepository } from "./repository";
+import {
+  type CountryListQuery,
+  CountrySchema,
+  type CurrencyListQuery,
+  CurrencySchema,
+  type LanguageListQuery,
+  LanguageSchema,
+} from "./schemas";
+
+/** Cache lifetimes of the original, kept: reference data changes with ISO publications. */
+export const TTL = {
+  activeList: 24 * 3600,
+  item: 12 * 3600,
+  filteredList: 6 * 3600,
+} as const;
+
+export interface ReferenceDataContext {
+  repository: ReferenceDataRepository;
+  cache: ReadThroughOptions;
+}
+
+/** Rows carry Date objects; the API speaks ISO 8601 text. */
+function plain(row: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row))
+    out[key] = value instanceof Date ? value.toISOString() : value;
+  return out;
+}
+
+/** Parse what we return: only the schema's fields leave, in the schema's types. */
+function shape<T extends z.ZodTypeAny>(schema: T, rows: object[]) {
+  return rows.map((row) => schema.parse(plain(row)) as z.infer<T>);
+}
+
+async function listKey(query: object): Promise<string> {
+  const canonical = JSON.stringify(Object.entries(query).sort(([a], [b]) => a.localeCompare(b)));
+  return (await sha256Hex(canonical)).slice(0, 32);
+}
+
+function pageOf<T extends z.ZodTypeAny>(
+  schema: T,
+  result: Page<object>,
+  q: { page: number; page_size: number },
+) {
+  return {
+    items: shape(schema, result.rows),
+    pagination: pagination(q.page, q.page_size, result.total),
+  };
+}
+
+/**
+ * Unknown codes are cached too (as `null`, for an item's TTL): a client probing random codes
+ * then costs the database nothing after the first miss.
+ */
+async function item(
+  ctx: ReferenceDataContext,
+  key: ReturnType<typeof keys.ref>,
+  label: string,
+  load: () => Promise<object | undefined>,
+  schema: z.ZodTypeAny,
+): Promise<CachedJson> {
+  const cached = await readThrough(ctx.cache, key, TTL.item, async () => {
+    const row = await load();
+    return row ? schema.parse(plain(row)) : null;
+  });
+  if (cached.json === "null") throw ApiError.notFound(`${label} not found`);
+  return cached;
+}
+
+export const referenceData = {
+  async listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
+    const key = keys.ref("currencies", "list", await listKey(q));
+    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+      pageOf(CurrencySchema, await ctx.repository.listCurrencies(q), q),
+    );
+  },
+  activeCurrencies(ctx: ReferenceDataContext) {
+    return readThrough(ctx.cache, keys.ref("currencies", "active"), TTL.activeList, async () =>
+      shape(CurrencySchema, await ctx.repository.activeCurrencies()),
+    );
+  },
+  currency(ctx: ReferenceDataContext, code: string) {
+    return item(
+      ctx,
+      keys.ref("currency", code),
+      `Currency ${code}`,
+      () => ctx.repository.currency(code),
+      CurrencySchema,
+    );
+  },
+
+  async listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
+    const key = keys.ref("countries", "list", await listKey(q));
+    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+      pageOf(CountrySchema, await ctx.repository.listCountries(q), q),
+    );
+  },
+  countriesOnContinent(ctx: ReferenceDataContext, continent: string) {
+    const key = keys.ref("countries", "continent", continent.replace(/ /g, "_"));
+    return readThrough(ctx.cache, key, TTL.activeList, async () =>
+      shape(CountrySchema, await ctx.repository.countriesOnContinent(continent)),
+    );
+  },
+  gdprCountries(ctx: ReferenceDataContext) {
+    return readThrough(ctx.cache, keys.ref("countries", "gdpr"), TTL.activeList, async () =>
+      shape(CountrySchema, await ctx.repository.gdprCountries()),
+    );
+  },
+  country(ctx: ReferenceDataContext, code: string) {
+    return item(
+      ctx,
+      keys.ref("country", code),
+      `Country ${code}`,
+      () => ctx.repository.country(code),
+      CountrySchema,
+    );
+  },
+  countryByCode3(ctx: ReferenceDataContext, code3: string) {
+    return item(
+      ctx,
+      keys.ref("country", "code3", code3),
+      `Country ${code3}`,
+      () => ctx.repository.countryByCode3(code3),
+      CountrySchema,
+    );
+  },
+
+  async listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
+    const key = keys.ref("languages", "list", await listKey(q));
+    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+      pageOf(LanguageSchema, await ctx.repository.listLanguages(q), q),
+    );
+  },
+  activeLanguages(ctx: ReferenceDataContext) {
+    return readThrough(ctx.cache, keys.ref("languages", "active"), TTL.activeList, async () =>
+      shape(LanguageSchema, await ctx.repository.activeLanguages()),
+    );
+  },
+  language(ctx: ReferenceDataContext, code: string) {
+    return item(
+      ctx,
+      keys.ref("language", code),
+      `Language ${code}`,
+      () => ctx.repository.language(code),
+      LanguageSchema,
+    );
+  },
+  languageByIso6391(ctx: ReferenceDataContext, code: string) {
+    return item(
+      ctx,
+      keys.ref("language", "iso639-1", code),
+      `Language ${code}`,
+      () => ctx.repository.languageByIso6391(code),
+      LanguageSchema,
+    );
+  },
+};

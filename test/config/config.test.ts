@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config";
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8001,
+      environment: "development",
+      adminDatabaseUrl: undefined,
+      dataDir: "./.data",
+      upstash: undefined,
+      docsEnabled: true,
+      logLevel: "info",
+      trustedProxyCount: 0,
+      guest: { requestLimit: 1000, ttlSeconds: 3600, ipDailySessionLimit: 5000 },
+    });
+  });
+
+  it("turns docs off by default in production only", () => {
+    expect(loadConfig({ ENVIRONMENT: "production" }).docsEnabled).toBe(false);
+    expect(loadConfig({ ENVIRONMENT: "production", DOCS_ENABLED: "true" }).docsEnabled).toBe(true);
+    expect(loadConfig({ ENVIRONMENT: "staging" }).docsEnabled).toBe(true);
+    expect(loadConfig({ DOCS_ENABLED: "false" }).docsEnabled).toBe(false);
+  });
+
+  it("parses lists, numbers and the Upstash pair", () => {
+    const config = loadConfig({
+      PORT: "9000",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+      UPSTASH_REDIS_REST_URL: "https://eu1.upstash.example",
+      UPSTASH_REDIS_REST_TOKEN: "t0ken",
+      GUEST_SESSION_REQUEST_LIMIT: "10",
+    });
+    expect(config.port).toBe(9000);
+    expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+    expect(config.upstash).toEqual({ url: "https://eu1.upstash.example", token: "t0ken" });
+    expect(config.guest.requestLimit).toBe(10);
+  });
+
+  it("treats empty values as unset", () => {
+    expect(loadConfig({ PORT: "", ADMIN_DATABASE_URL: "" }).port).toBe(8001);
+  });
+
+  describe.each([
+    [{ PORT: "eighty" }, "PORT: expected an integer"],
+    [{ PORT: "70000" }, "PORT: expected an integer <= 65535"],
+    [
+      { ENVIRONMENT: "prod" },
+      "ENVIRONMENT: expected one of development, test, staging, production",
+    ],
+    [
+      { ADMIN_DATABASE_URL: "mysql://x" },
+      "ADMIN_DATABASE_URL: expected a URL (postgres, postgresql)",
+    ],
+    [{ DOCS_ENABLED: "maybe" }, "DOCS_ENABLED: expected true or false"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL: expected one of debug, info, warn, error"],
+    [
+      { UPSTASH_REDIS_REST_URL: "https://x.example" },
+      "UPSTASH_REDIS_REST_TOKEN: expected UPSTASH_REDIS_REST_URL",
+    ],
+    [{ GUEST_SESSION_TTL_SECONDS: "5" }, "GUEST_SESSION_TTL_SECONDS: expected an integer >= 60"],
+    [{ CORS_ORIGINS: "not a url" }, "CORS_ORIGINS"],
+  ])("rejects %j", (env, expected) => {
+    it("with a message naming the variable and what it expected", () => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(expected);
+    });
+  });
+
+  it("never echoes secret values in its messages", () => {
+    try {
+      loadConfig({ ADMIN_DATABASE_URL: "postgres//user:hunter2@host/db" });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).toContain("ADMIN_DATABASE_URL");
+      expect((error as Error).message).not.toContain("hunter2");
+    }
+  });
+});
