@@ -80,7 +80,8 @@ function decodeXml(text) {
 
 // CLDR JSON helpers ----------------------------------------------------------------------------
 
-const cldrSupplemental = (file) => readPkgJson("cldr-core", `supplemental/${file}.json`).supplemental;
+const cldrSupplemental = (file) =>
+  readPkgJson("cldr-core", `supplemental/${file}.json`).supplemental;
 const CURRENCY_DATA = cldrSupplemental("currencyData").currencyData;
 const TERRITORY_CONTAINMENT = cldrSupplemental("territoryContainment").territoryContainment;
 const LIKELY_SUBTAGS = cldrSupplemental("likelySubtags").likelySubtags;
@@ -479,8 +480,7 @@ function buildCurrencies() {
         symbol: currencySymbol(entry.code).symbol,
         status,
         is_cryptocurrency: false,
-        is_legal_tender:
-          status === "active" && !entry.isFund && !NOT_LEGAL_TENDER.has(entry.code),
+        is_legal_tender: status === "active" && !entry.isFund && !NOT_LEGAL_TENDER.has(entry.code),
       });
     }
   }
@@ -496,7 +496,11 @@ function checkAgainstCldr(rows) {
     const current = usages.some((usage) => usage.to === null && usage.tender);
     const ended = usages.every((usage) => usage.to !== null);
     const ours = status.get(code);
-    if (current && ours !== "active" && !CLDR_CURRENCY_EXCEPTIONS.currentInCldrButNotIso.has(code)) {
+    if (
+      current &&
+      ours !== "active" &&
+      !CLDR_CURRENCY_EXCEPTIONS.currentInCldrButNotIso.has(code)
+    ) {
       fail(`CLDR has ${code} in current use but it is ${ours ?? "missing"} here`);
     }
     if (ended && ours === "active" && !CLDR_CURRENCY_EXCEPTIONS.activeButEndedInCldr.has(code)) {
@@ -605,6 +609,27 @@ const EEA_NON_EU = ["IS", "LI", "NO"];
 const EU_TERRITORIES_WITH_OWN_CODE = ["AX", "GF", "GP", "MQ", "MF", "RE", "YT"];
 const GDPR_COUNTRIES = new Set([...EU_MEMBERS, ...EEA_NON_EU, ...EU_TERRITORIES_WITH_OWN_CODE]);
 
+/**
+ * Corrections to world-countries' official names: [value in the package, value we store]. The
+ * generator fails when the package value changes, so a fixed upstream entry gets noticed.
+ */
+const OFFICIAL_NAME_OVERRIDES = {
+  GF: ["Guiana", "French Guiana"], // an incomplete name
+  IE: ["Republic of Ireland", "Ireland"], // Art. 4 of the constitution; "Republic of" is a description
+  SJ: ["Svalbard og Jan Mayen", "Svalbard and Jan Mayen"], // Norwegian, not English
+};
+
+function officialName(country) {
+  const override = OFFICIAL_NAME_OVERRIDES[country.cca2];
+  if (!override) return country.name.official || null;
+  assert(
+    country.name.official === override[0],
+    `${country.cca2}: world-countries official name is now "${country.name.official}"; ` +
+      "review OFFICIAL_NAME_OVERRIDES",
+  );
+  return override[1];
+}
+
 function m49Placement() {
   const parentOf = new Map();
   for (const [key, value] of Object.entries(TERRITORY_CONTAINMENT)) {
@@ -673,7 +698,7 @@ function buildCountries(currencyRows) {
       code3: country.cca3,
       numeric_code: country.ccn3.padStart(3, "0"),
       name: country.name.common,
-      official_name: country.name.official || null,
+      official_name: officialName(country),
       region,
       continent,
       status: "active",
@@ -926,11 +951,21 @@ async function main() {
         "inserted as false, never overwritten by this seed.",
         `Codes and names: ${src("world-countries")}; regions, currencies: ${src("cldr-core")};`,
         `calling codes: ${src("libphonenumber-js")}.`,
+        "Contains information from mledoze/countries (world-countries), available under the",
+        "Open Database License (ODbL-1.0).",
       ],
     }),
     "languages.sql": upsert({
       table: "languages",
-      columns: ["code", "iso639_1", "iso639_2", "name", "native_name", "status", "writing_direction"],
+      columns: [
+        "code",
+        "iso639_1",
+        "iso639_2",
+        "name",
+        "native_name",
+        "status",
+        "writing_direction",
+      ],
       rows: languages,
       comments: [
         `${languages.length} rows (ISO 639-1). Codes: ${src("iso-language-codes")};`,
@@ -949,7 +984,9 @@ async function main() {
     else writeFileSync(path, content);
   }
   if (check && stale.length > 0) {
-    console.error(`stale reference data: ${stale.join(", ")} (run npm run generate:reference-data)`);
+    console.error(
+      `stale reference data: ${stale.join(", ")} (run npm run generate:reference-data)`,
+    );
     process.exitCode = 1;
     return;
   }

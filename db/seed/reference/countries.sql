@@ -5,6 +5,8 @@
 -- inserted as false, never overwritten by this seed.
 -- Codes and names: world-countries@5.1.0; regions, currencies: cldr-core@48.2.0;
 -- calling codes: libphonenumber-js@1.13.16.
+-- Contains information from mledoze/countries (world-countries), available under the
+-- Open Database License (ODbL-1.0).
 
 INSERT INTO platform_common.countries (code, code3, numeric_code, name, official_name, region, continent, status, calling_code, default_currency_code, gdpr_applicable, data_localization_required)
 VALUES
@@ -87,7 +89,7 @@ VALUES
   ('GB', 'GBR', '826', 'United Kingdom', 'United Kingdom of Great Britain and Northern Ireland', 'Northern Europe', 'Europe', 'active', '+44', 'GBP', false, false),
   ('GD', 'GRD', '308', 'Grenada', 'Grenada', 'Caribbean', 'North America', 'active', '+1', 'XCD', false, false),
   ('GE', 'GEO', '268', 'Georgia', 'Georgia', 'Western Asia', 'Asia', 'active', '+995', 'GEL', false, false),
-  ('GF', 'GUF', '254', 'French Guiana', 'Guiana', 'South America', 'South America', 'active', '+594', 'EUR', true, false),
+  ('GF', 'GUF', '254', 'French Guiana', 'French Guiana', 'South America', 'South America', 'active', '+594', 'EUR', true, false),
   ('GG', 'GGY', '831', 'Guernsey', 'Bailiwick of Guernsey', 'Northern Europe', 'Europe', 'active', '+44', 'GBP', false, false),
   ('GH', 'GHA', '288', 'Ghana', 'Republic of Ghana', 'Western Africa', 'Africa', 'active', '+233', 'GHS', false, false),
   ('GI', 'GIB', '292', 'Gibraltar', 'Gibraltar', 'Southern Europe', 'Europe', 'active', '+350', 'GIP', false, false),
@@ -109,7 +111,7 @@ VALUES
   ('HT', 'HTI', '332', 'Haiti', 'Republic of Haiti', 'Caribbean', 'North America', 'active', '+509', 'HTG', false, false),
   ('HU', 'HUN', '348', 'Hungary', 'Hungary', 'Eastern Europe', 'Europe', 'active', '+36', 'HUF', true, false),
   ('ID', 'IDN', '360', 'Indonesia', 'Republic of Indonesia', 'South-eastern Asia', 'Asia', 'active', '+62', 'IDR', false, false),
-  ('IE', 'IRL', '372', 'Ireland', 'Republic of Ireland', 'Northern Europe', 'Europe', 'active', '+353', 'EUR', true, false),
+  ('IE', 'IRL', '372', 'Ireland', 'Ireland', 'Northern Europe', 'Europe', 'active', '+353', 'EUR', true, false),
   ('IL', 'ISR', '376', 'Israel', 'State of Israel', 'Western Asia', 'Asia', 'active', '+972', 'ILS', false, false),
   ('IM', 'IMN', '833', 'Isle of Man', 'Isle of Man', 'Northern Europe', 'Europe', 'active', '+44', 'GBP', false, false),
   ('IN', 'IND', '356', 'India', 'Republic of India', 'Southern Asia', 'Asia', 'active', '+91', 'INR', false, false),
@@ -208,7 +210,7 @@ VALUES
   ('SG', 'SGP', '702', 'Singapore', 'Republic of Singapore', 'South-eastern Asia', 'Asia', 'active', '+65', 'SGD', false, false),
   ('SH', 'SHN', '654', 'Saint Helena, Ascension and Tristan da Cunha', 'Saint Helena, Ascension and Tristan da Cunha', 'Western Africa', 'Africa', 'active', '+290', 'SHP', false, false),
   ('SI', 'SVN', '705', 'Slovenia', 'Republic of Slovenia', 'Southern Europe', 'Europe', 'active', '+386', 'EUR', true, false),
-  ('SJ', 'SJM', '744', 'Svalbard and Jan Mayen', 'Svalbard og Jan Mayen', 'Northern Europe', 'Europe', 'active', '+47', 'NOK', false, false),
+  ('SJ', 'SJM', '744', 'Svalbard and Jan Mayen', 'Svalbard and Jan Mayen', 'Northern Europe', 'Europe', 'active', '+47', 'NOK', false, false),
   ('SK', 'SVK', '703', 'Slovakia', 'Slovak Republic', 'Eastern Europe', 'Europe', 'active', '+421', 'EUR', true, false),
   ('SL', 'SLE', '694', 'Sierra Leone', 'Republic of Sierra Leone', 'Western Africa', 'Africa', 'active', '+232', 'SLE', false, false),
   ('SM', 'SMR', '674', 'San Marino', 'Most Serene Republic of San Marino', 'Southern Europe', 'Europe', 'active', '+378', 'EUR', false, false),

@@ -85,7 +85,12 @@ function ctxOf(c: Context<AppEnv>): ReferenceDataContext {
 
 export function referenceDataRoutes() {
   const router = createRouter();
-  router.use("*", guestGate());
+  // Scoped to this router's own paths: it is mounted beside others under /api/v1.
+  const gate = guestGate();
+  for (const resource of ["/currencies", "/countries", "/languages"]) {
+    router.use(resource, gate);
+    router.use(`${resource}/*`, gate);
+  }
 
   router.openapi(
     route({

@@ -45,7 +45,7 @@ const getSession = createRoute({
 
 export function sessionRoutes() {
   const router = createRouter();
-  router.use("*", guestGate());
+  router.use("/session", guestGate());
   router.openapi(getSession, (c) => {
     const access = c.var.guest;
     c.header("Cache-Control", "no-store");
