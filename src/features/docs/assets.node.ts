@@ -7,13 +7,12 @@ import { type DocsAssets, docsAssetFiles } from "./assets";
 export function nodeModulesDocsAssets(): DocsAssets {
   const loaded = new Map<string, Promise<Uint8Array | null>>();
   return (name) => {
-    let file = loaded.get(name);
-    if (!file) {
-      file = locate(docsAssetFiles[name].path)
-        .then(readFile)
-        .catch(() => null);
-      loaded.set(name, file);
-    }
+    const cached = loaded.get(name);
+    if (cached) return cached;
+    const file: Promise<Uint8Array | null> = locate(docsAssetFiles[name].path)
+      .then((path) => readFile(path))
+      .catch(() => null);
+    loaded.set(name, file);
     return file;
   };
 }
