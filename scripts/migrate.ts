@@ -39,6 +39,8 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : `migration failed: ${(error as Error).message}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `migration failed: ${(error as Error).message}`,
+  );
   process.exit(1);
 });

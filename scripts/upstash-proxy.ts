@@ -10,6 +10,8 @@ import { startUpstashProxy } from "../test/support/upstash-proxy";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const token = process.env.UPSTASH_PROXY_TOKEN ?? "local-dev-token";
 const port = Number(process.env.UPSTASH_PROXY_PORT ?? 8079);
+// Loopback unless told otherwise (a container must listen on 0.0.0.0 to be reachable).
+const host = process.env.UPSTASH_PROXY_HOST ?? "127.0.0.1";
 
 function redact(url: string): string {
   const parsed = new URL(url);
@@ -17,7 +19,7 @@ function redact(url: string): string {
   return parsed.toString();
 }
 
-const proxy = await startUpstashProxy({ redisUrl, token, port });
+const proxy = await startUpstashProxy({ redisUrl, token, port, host });
 console.log(`Upstash REST proxy listening on ${proxy.url} → ${redact(redisUrl)}`);
 console.log(`UPSTASH_REDIS_REST_URL=${proxy.url} UPSTASH_REDIS_REST_TOKEN=${token}`);
 

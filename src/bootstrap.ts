@@ -1,4 +1,5 @@
 import type { Config } from "./config";
+import { keys } from "./core/cache/keys";
 import { createSql, type Sql } from "./core/db/admin";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./core/db/embedded";
 import { migrate } from "./core/db/migrate";
@@ -38,11 +39,15 @@ export async function bootstrap(
       data_dir: options.embeddedInMemory ? "memory" : config.dataDir,
     });
   }
+  let seedsChanged = false;
   try {
-    const report = await migrate(db, await migrationFilesFor("admin"), {
+    const files = await migrationFilesFor("admin");
+    const report = await migrate(db, files, {
       role: "admin",
       onProgress: (message) => logger.info(message),
     });
+    const seeds = new Set(files.filter((f) => f.kind === "seed").map((f) => f.name));
+    seedsChanged = report.applied.some((name) => seeds.has(name));
     logger.info("admin database migrated", {
       applied: report.applied.length,
       up_to_date: report.skipped,
@@ -53,6 +58,11 @@ export async function bootstrap(
     throw error;
   }
   const shared = createSharedDeps(config, logger);
+  if (seedsChanged) {
+    // Cached reference data would otherwise serve the old rows for up to a day.
+    const removed = await shared.cache.deleteByPrefix(keys.ref()).catch(() => 0);
+    logger.info("reference data cache cleared after seeding", { removed });
+  }
   return {
     deps: { ...shared, db, waitUntil: (promise) => void promise.catch(() => {}) },
     database: embedded ? "embedded" : "configured",

@@ -65,7 +65,9 @@ describe("guest session creation", () => {
 describe("presenting a session", () => {
   it("accepts the token from X-Guest-Session and from Authorization: Bearer", async () => {
     const { token } = await newSession();
-    const viaHeader = await t.request("/api/v1/currencies/active", { headers: { "x-guest-session": token } });
+    const viaHeader = await t.request("/api/v1/currencies/active", {
+      headers: { "x-guest-session": token },
+    });
     expect(viaHeader.headers.get("x-guest-session-status")).toBe("active");
     const viaBearer = await t.request("/api/v1/currencies/active", {
       headers: { authorization: `Bearer ${token}` },
@@ -78,7 +80,11 @@ describe("presenting a session", () => {
     ["a wrong secret", (token: string) => `${token.slice(0, -4)}AAAA`, "unknown-or-expired"],
     ["an unknown id", () => `guest_${"0".repeat(32)}:${"A".repeat(43)}`, "unknown-or-expired"],
     ["a malformed guest token", () => "guest_nothex:short", "unknown-or-expired"],
-    ["a bearer that is not a guest token", () => "eyJhbGciOiJSUzI1NiJ9.e30.sig", "not-a-guest-token"],
+    [
+      "a bearer that is not a guest token",
+      () => "eyJhbGciOiJSUzI1NiJ9.e30.sig",
+      "not-a-guest-token",
+    ],
   ])("treats %s as no token: a new session, and says why", async (_, make, reason) => {
     const { token } = await newSession();
     const res = await t.request("/api/v1/currencies/active", {
@@ -96,10 +102,14 @@ describe("limits", () => {
   it("answers 429 with Retry-After when the session is exhausted, never a silent new session", async () => {
     const { token } = await newSession();
     for (let i = 0; i < 4; i++) {
-      const ok = await t.request("/api/v1/currencies/active", { headers: { "x-guest-session": token } });
+      const ok = await t.request("/api/v1/currencies/active", {
+        headers: { "x-guest-session": token },
+      });
       expect(ok.status).toBe(200);
     }
-    const res = await t.request("/api/v1/currencies/active", { headers: { "x-guest-session": token } });
+    const res = await t.request("/api/v1/currencies/active", {
+      headers: { "x-guest-session": token },
+    });
     expect(res.status).toBe(429);
     expect(res.headers.get("x-guest-session")).toBeNull();
     const retryAfter = Number(res.headers.get("retry-after"));

@@ -1,4 +1,6 @@
 import type { TestProject } from "vitest/node";
+import { keys } from "../../src/core/cache/keys";
+import { createUpstashRedis, UpstashCache } from "../../src/core/cache/upstash";
 import { createSql } from "../../src/core/db/admin";
 import { startEmbeddedPostgres } from "../../src/core/db/embedded";
 import { migrate } from "../../src/core/db/migrate";
@@ -49,6 +51,8 @@ export default async function setup(project: TestProject) {
       token: "test-token",
     });
     upstash = { url: proxy.url, token: proxy.token };
+    // Reference data cached by an earlier run (maybe of older seeds) must not answer this one.
+    await new UpstashCache(createUpstashRedis(upstash)).deleteByPrefix(keys.ref());
     cleanups.unshift(() => proxy.close());
   }
 

@@ -1,5 +1,6 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
+import type { CircuitBreaker } from "../cache/circuit-breaker";
 import {
   type RateLimiter,
   RateLimiterUnavailableError,
@@ -19,11 +20,16 @@ export class UpstashRateLimiter implements RateLimiter {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: { timeoutMs: number; waitUntil?: (p: Promise<unknown>) => void },
+    private readonly options: {
+      timeoutMs: number;
+      waitUntil?: (p: Promise<unknown>) => void;
+      /** Shared with the cache: both talk to the same Redis. */
+      breaker?: CircuitBreaker;
+    },
   ) {}
 
   async limit(rule: RateLimitRule, identifier: string): Promise<RateLimitResult> {
-    const result = await this.withTimeout(this.limiter(rule).limit(identifier));
+    const result = await this.withTimeout(() => this.limiter(rule).limit(identifier));
     this.options.waitUntil?.(result.pending);
     return {
       success: result.success,
@@ -34,7 +40,7 @@ export class UpstashRateLimiter implements RateLimiter {
   }
 
   async peek(rule: RateLimitRule, identifier: string): Promise<RateLimitResult> {
-    const result = await this.withTimeout(this.limiter(rule).getRemaining(identifier));
+    const result = await this.withTimeout(() => this.limiter(rule).getRemaining(identifier));
     return {
       success: result.remaining >= 1,
       limit: result.limit,
@@ -59,7 +65,11 @@ export class UpstashRateLimiter implements RateLimiter {
     return limiter;
   }
 
-  private async withTimeout<T>(promise: Promise<T>): Promise<T> {
+  private async withTimeout<T>(run: () => Promise<T>): Promise<T> {
+    const { breaker } = this.options;
+    if (breaker && !breaker.allow()) {
+      throw new RateLimiterUnavailableError("rate limiter skipped: Redis circuit open");
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -73,8 +83,11 @@ export class UpstashRateLimiter implements RateLimiter {
       );
     });
     try {
-      return await Promise.race([promise, timeout]);
+      const result = await Promise.race([run(), timeout]);
+      breaker?.success();
+      return result;
     } catch (error) {
+      breaker?.failure();
       if (error instanceof RateLimiterUnavailableError) throw error;
       throw new RateLimiterUnavailableError("rate limiter backend failed", { cause: error });
     } finally {
