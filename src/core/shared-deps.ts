@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import { GuestSessions } from "./auth/guest-sessions";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter";
 import { UpstashRateLimiter } from "./auth/rate-limiter.upstash";
+import { CircuitBreaker } from "./cache/circuit-breaker";
 import { MemoryCache } from "./cache/memory";
 import type { Cache } from "./cache/port";
 import { createUpstashRedis, UpstashCache } from "./cache/upstash";
@@ -17,9 +18,11 @@ export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
   let rateLimiter: RateLimiter;
   if (config.upstash) {
     const redis = createUpstashRedis({ ...config.upstash, timeoutMs: config.cacheTimeoutMs + 50 });
-    cache = new UpstashCache(redis, { timeoutMs: config.cacheTimeoutMs });
+    // One breaker for both: they share the Redis whose outage it tracks.
+    const breaker = new CircuitBreaker({ openMs: 2000 });
+    cache = new UpstashCache(redis, { timeoutMs: config.cacheTimeoutMs, breaker });
     localCache = new MemoryCache({ maxEntries: 10_000 });
-    rateLimiter = new UpstashRateLimiter(redis, { timeoutMs: config.cacheTimeoutMs });
+    rateLimiter = new UpstashRateLimiter(redis, { timeoutMs: config.cacheTimeoutMs, breaker });
   } else {
     cache = new MemoryCache();
     rateLimiter = new MemoryRateLimiter();

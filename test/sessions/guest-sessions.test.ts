@@ -30,6 +30,16 @@ describe("guest session creation", () => {
     expect(body.metadata.new_session_token).toBe(token);
   });
 
+  it.each(["/api/v1/currencies", "/api/v1/countries", "/api/v1/languages"])(
+    "admits %s exactly once: one session, one hit",
+    async (path) => {
+      const res = await t.request(path, { ip: randomIp() });
+      const token = res.headers.get("x-guest-session");
+      expect((await res.json()).metadata.new_session_token).toBe(token);
+      expect(res.headers.get("ratelimit-remaining")).toBe("4");
+    },
+  );
+
   it("shows the session on GET /session, never cached", async () => {
     const { token, body } = await newSession();
     const id = token.slice("guest_".length, token.indexOf(":"));

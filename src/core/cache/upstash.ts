@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis";
+import type { CircuitBreaker } from "./circuit-breaker";
 import { CacheUnavailableError } from "./errors";
 import type { CacheKey } from "./keys";
 import type { Cache } from "./port";
@@ -9,6 +10,8 @@ export interface UpstashCacheOptions {
    * call fails with CacheUnavailableError and the caller falls back (fail open or closed).
    */
   timeoutMs?: number;
+  /** Shared with the rate limiter (same Redis): after a failure, calls fail fast for a while. */
+  breaker?: CircuitBreaker;
 }
 
 export interface UpstashRedisConfig {
@@ -46,6 +49,7 @@ export function createUpstashRedis(config: UpstashRedisConfig): Redis {
 export class UpstashCache implements Cache {
   readonly kind = "upstash" as const;
   private readonly timeoutMs: number;
+  private readonly breaker: CircuitBreaker | undefined;
 
   /** `redis` should come from createUpstashRedis (automatic deserialisation off). */
   constructor(
@@ -55,6 +59,7 @@ export class UpstashCache implements Cache {
     const timeoutMs = options.timeoutMs ?? DEFAULT_UPSTASH_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
     this.timeoutMs = timeoutMs;
+    this.breaker = options.breaker;
   }
 
   async get<T>(key: CacheKey): Promise<T | null> {
@@ -99,7 +104,7 @@ export class UpstashCache implements Cache {
       await this.call("deleteByPrefix", () => this.redis.scan(0, { match, count: SCAN_COUNT })),
     );
     let deleted = 0;
-    while (String(cursor) !== "0") {
+    while (cursor !== "0") {
       // Delete this page and fetch the next one in the same round trip.
       const pipeline = this.redis.pipeline();
       if (page.length > 0) pipeline.del(...page);
@@ -137,6 +142,12 @@ export class UpstashCache implements Cache {
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const { breaker } = this;
+    if (breaker && !breaker.allow()) {
+      throw new CacheUnavailableError(operation, "backend", {
+        detail: "skipped: Redis circuit open",
+      });
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -146,9 +157,15 @@ export class UpstashCache implements Cache {
       );
     });
     try {
-      return await Promise.race([run(), timeout]);
+      const result = await Promise.race([run(), timeout]);
+      breaker?.success();
+      return result;
     } catch (error) {
-      throw this.unavailable(operation, error);
+      const unavailable = this.unavailable(operation, error);
+      // A data error (INCRBY on text) says nothing about Redis's health; only transport does.
+      if (unavailable.reason === "timeout" || !/ERR|WRONGTYPE/.test(unavailable.message))
+        breaker?.failure();
+      throw unavailable;
     } finally {
       clearTimeout(timer);
     }

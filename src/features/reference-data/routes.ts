@@ -87,10 +87,9 @@ export function referenceDataRoutes() {
   const router = createRouter();
   // Scoped to this router's own paths: it is mounted beside others under /api/v1.
   const gate = guestGate();
-  for (const resource of ["/currencies", "/countries", "/languages"]) {
-    router.use(resource, gate);
+  // Hono's `/x/*` also matches `/x` itself: one registration per resource, or the gate runs twice.
+  for (const resource of ["/currencies", "/countries", "/languages"])
     router.use(`${resource}/*`, gate);
-  }
 
   router.openapi(
     route({
