@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./core/deps";
 import type { SocketAddress } from "./core/http/client-ip";
-import { respond } from "./core/http/envelope";
 import { notFoundHandler, onError } from "./core/http/middleware/errors";
 import { requestContext } from "./core/http/middleware/request-context";
 import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/security";
@@ -13,8 +12,7 @@ import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
 import { referenceDataRoutes } from "./features/reference-data/routes";
 import { sessionRoutes } from "./features/sessions/routes";
-
-export const VERSION = "0.1.0";
+import { VERSION } from "./version";
 
 export interface AppOptions {
   config: Config;
@@ -39,17 +37,6 @@ export function createApp(options: AppOptions) {
   app.route("/", healthRoutes());
   app.route("/api/v1", referenceDataRoutes());
   app.route("/api/v1", sessionRoutes());
-
-  app.get("/", (c) =>
-    respond(c, {
-      name: "NeoAdmin API",
-      version: VERSION,
-      environment: config.environment,
-      docs: config.docsEnabled
-        ? { scalar: "/docs", swagger: "/swagger", redoc: "/redoc", openapi: "/openapi.json" }
-        : null,
-    }),
-  );
 
   let document: OpenApiDocument | undefined;
   const openApiDocument = () => {

@@ -4,6 +4,7 @@ import { respond } from "../../core/http/envelope";
 import { ApiError } from "../../core/http/errors";
 import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
 import { createRouter } from "../../core/http/router";
+import { VERSION } from "../../version";
 
 const CheckSchema = z
   .object({
@@ -23,9 +24,20 @@ const HealthSchema = z
   })
   .openapi("Health");
 
+const ServiceInfoSchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    environment: z.string(),
+    docs: z
+      .object({ scalar: z.string(), swagger: z.string(), redoc: z.string(), openapi: z.string() })
+      .nullable()
+      .openapi({ description: "Where the docs are; null when DOCS_ENABLED is off." }),
+  })
+  .openapi("ServiceInfo");
+
 const ProbeSchema = z.object({ status: z.enum(["alive", "ready"]) }).openapi("Probe");
 
-const VERSION = "0.1.0";
 const CHECK_TIMEOUT_MS = 2000;
 
 async function timed(
@@ -80,6 +92,29 @@ const common = { tags: ["Health"], security: [] };
 
 export function healthRoutes() {
   const router = createRouter();
+
+  router.openapi(
+    createRoute({
+      ...common,
+      method: "get",
+      path: "/",
+      operationId: "getServiceInfo",
+      summary: "Service name, version and documentation links",
+      description: "What this server is: name, version, environment and where its docs are.",
+      responses: { 200: jsonEnvelope(ServiceInfoSchema, "Service information") },
+    }),
+    (c) => {
+      const { config } = c.var.deps;
+      return respond(c, {
+        name: "NeoAdmin API",
+        version: VERSION,
+        environment: config.environment,
+        docs: config.docsEnabled
+          ? { scalar: "/docs", swagger: "/swagger", redoc: "/redoc", openapi: "/openapi.json" }
+          : null,
+      });
+    },
+  );
 
   router.openapi(
     createRoute({
