@@ -23,6 +23,9 @@ async function sqlFiles(
   );
 }
 
+/** Seed folders of the admin database, in the order they are applied. */
+const ADMIN_SEED_FOLDERS = ["reference", "identity"];
+
 /**
  * Files for a database role, in order: the shared `common` migrations (platform_common), the
  * role's own, then (admin only) the seeds. Names carry their folder so they never collide.
@@ -30,9 +33,11 @@ async function sqlFiles(
 export async function migrationFilesFor(role: "admin" | "regional"): Promise<MigrationFile[]> {
   const common = await sqlFiles(join(DB_DIR, "migrations/common"), "migration", "common/");
   const own = await sqlFiles(join(DB_DIR, `migrations/${role}`), "migration", `${role}/`);
-  const seeds =
-    role === "admin"
-      ? await sqlFiles(join(DB_DIR, "seed/reference"), "seed", "seed/reference/")
-      : [];
+  const seeds: MigrationFile[] = [];
+  if (role === "admin") {
+    for (const folder of ADMIN_SEED_FOLDERS) {
+      seeds.push(...(await sqlFiles(join(DB_DIR, "seed", folder), "seed", `seed/${folder}/`)));
+    }
+  }
   return [...common, ...own, ...seeds];
 }
