@@ -24,6 +24,12 @@ const url = (protocols: string[]) =>
       error: `expected a URL (${protocols.join(", ")})`,
     });
 
+/** A Keycloak realm name as it may appear in a URL path: no separators, no dot segments. */
+const realmName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "expected a realm name (letters, digits, . _ -)" })
+  .refine((v) => v !== "." && v !== "..", { error: "expected a realm name, not a dot segment" });
+
 export const environments = ["development", "test", "staging", "production"] as const;
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 
@@ -66,8 +72,29 @@ const schema = z
     GUEST_SESSION_REQUEST_LIMIT: int(1, 10_000_000).default(1000),
     GUEST_SESSION_TTL_SECONDS: int(60, 30 * 86_400).default(3600),
     GUEST_IP_DAILY_SESSION_LIMIT: int(1, 10_000_000).default(5000),
+    KEYCLOAK_URL: url(["http", "https"]).optional(),
+    KEYCLOAK_ADMIN_REALM: realmName.default("neo-admin"),
+    KEYCLOAK_CLIENT_ID: z.string().min(1).max(255).default("admin-api"),
+    KEYCLOAK_CLIENT_SECRET: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).max(255).default("admin-api"),
+    JWT_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+    LOCAL_IDP_PORT: int(0, 65535).default(8081),
   })
   .superRefine((value, ctx) => {
+    if (value.ENVIRONMENT === "production" && !value.KEYCLOAK_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KEYCLOAK_URL"],
+        message: "expected a Keycloak URL: production never runs the local identity provider",
+      });
+    }
+    if (value.KEYCLOAK_URL && !value.KEYCLOAK_CLIENT_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KEYCLOAK_CLIENT_SECRET"],
+        message: "expected the secret of KEYCLOAK_CLIENT_ID when KEYCLOAK_URL is set",
+      });
+    }
     if (Boolean(value.UPSTASH_REDIS_REST_URL) !== Boolean(value.UPSTASH_REDIS_REST_TOKEN)) {
       ctx.addIssue({
         code: "custom",
@@ -95,6 +122,16 @@ const schema = z
     logLevel: env.LOG_LEVEL,
     maxBodyBytes: env.MAX_BODY_BYTES,
     trustedProxyCount: env.TRUSTED_PROXY_COUNT,
+    keycloak: {
+      /** Unset: the local identity provider (development and test only). */
+      url: env.KEYCLOAK_URL?.replace(/\/+$/, ""),
+      adminRealm: env.KEYCLOAK_ADMIN_REALM,
+      clientId: env.KEYCLOAK_CLIENT_ID,
+      clientSecret: env.KEYCLOAK_CLIENT_SECRET,
+      audience: env.JWT_AUDIENCE,
+      clockSkewSeconds: env.JWT_CLOCK_SKEW_SECONDS,
+      localPort: env.LOCAL_IDP_PORT,
+    },
     guest: {
       requestLimit: env.GUEST_SESSION_REQUEST_LIMIT,
       ttlSeconds: env.GUEST_SESSION_TTL_SECONDS,

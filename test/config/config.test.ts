@@ -17,9 +17,15 @@ describe("configuration", () => {
     });
   });
 
+  const production = {
+    ENVIRONMENT: "production",
+    KEYCLOAK_URL: "https://id.example.com/",
+    KEYCLOAK_CLIENT_SECRET: "s3cret",
+  };
+
   it("turns docs off by default in production only", () => {
-    expect(loadConfig({ ENVIRONMENT: "production" }).docsEnabled).toBe(false);
-    expect(loadConfig({ ENVIRONMENT: "production", DOCS_ENABLED: "true" }).docsEnabled).toBe(true);
+    expect(loadConfig(production).docsEnabled).toBe(false);
+    expect(loadConfig({ ...production, DOCS_ENABLED: "true" }).docsEnabled).toBe(true);
     expect(loadConfig({ ENVIRONMENT: "staging" }).docsEnabled).toBe(true);
     expect(loadConfig({ DOCS_ENABLED: "false" }).docsEnabled).toBe(false);
   });
@@ -36,6 +42,22 @@ describe("configuration", () => {
     expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
     expect(config.upstash).toEqual({ url: "https://eu1.upstash.example", token: "t0ken" });
     expect(config.guest.requestLimit).toBe(10);
+  });
+
+  it("reads the Keycloak settings, with the documented defaults", () => {
+    expect(loadConfig({}).keycloak).toEqual({
+      url: undefined,
+      adminRealm: "neo-admin",
+      clientId: "admin-api",
+      clientSecret: undefined,
+      audience: "admin-api",
+      clockSkewSeconds: 30,
+      localPort: 8081,
+    });
+    expect(loadConfig(production).keycloak).toMatchObject({
+      url: "https://id.example.com",
+      clientSecret: "s3cret",
+    });
   });
 
   it("treats empty values as unset", () => {
@@ -61,6 +83,14 @@ describe("configuration", () => {
     ],
     [{ GUEST_SESSION_TTL_SECONDS: "5" }, "GUEST_SESSION_TTL_SECONDS: expected an integer >= 60"],
     [{ CORS_ORIGINS: "not a url" }, "CORS_ORIGINS"],
+    [{ ENVIRONMENT: "production" }, "KEYCLOAK_URL: expected a Keycloak URL"],
+    [{ KEYCLOAK_URL: "https://id.example.com" }, "KEYCLOAK_CLIENT_SECRET: expected the secret"],
+    [{ KEYCLOAK_ADMIN_REALM: "../master" }, "KEYCLOAK_ADMIN_REALM: expected a realm name"],
+    [
+      { KEYCLOAK_ADMIN_REALM: ".." },
+      "KEYCLOAK_ADMIN_REALM: expected a realm name, not a dot segment",
+    ],
+    [{ JWT_CLOCK_SKEW_SECONDS: "-1" }, "JWT_CLOCK_SKEW_SECONDS: expected an integer >= 0"],
   ])("rejects %j", (env, expected) => {
     it("with a message naming the variable and what it expected", () => {
       expect(() => loadConfig(env)).toThrow(ConfigError);
