@@ -26,7 +26,12 @@ describe("currencies", () => {
     expect(items.map((c: { code: string }) => c.code)).toEqual(
       [...items.map((c: { code: string }) => c.code)].sort(),
     );
-    expect(pagination).toMatchObject({ page: 1, page_size: 20, has_previous: false, has_next: true });
+    expect(pagination).toMatchObject({
+      page: 1,
+      page_size: 20,
+      has_previous: false,
+      has_next: true,
+    });
     expect(pagination.total_items).toBeGreaterThan(250);
     expect(pagination.total_pages).toBe(Math.ceil(pagination.total_items / 20));
   });
@@ -55,7 +60,9 @@ describe("currencies", () => {
     expect(zero.body.data.items.map((c: { code: string }) => c.code)).toContain("JPY");
     for (const item of zero.body.data.items) expect(item.minor_unit).toBe(0);
 
-    const notTender = await get("/api/v1/currencies?is_legal_tender=false&status=active&page_size=100");
+    const notTender = await get(
+      "/api/v1/currencies?is_legal_tender=false&status=active&page_size=100",
+    );
     expect(notTender.body.data.items.map((c: { code: string }) => c.code)).toContain("XAU");
 
     const search = await get("/api/v1/currencies?search=euro");
@@ -116,7 +123,9 @@ describe("countries", () => {
     expect(codes).not.toContain("CH");
     expect(codes).not.toContain("GB");
 
-    const europeEur = await get("/api/v1/countries?continent=Europe&default_currency_code=eur&page_size=100");
+    const europeEur = await get(
+      "/api/v1/countries?continent=Europe&default_currency_code=eur&page_size=100",
+    );
     for (const c of europeEur.body.data.items) {
       expect(c).toMatchObject({ continent: "Europe", default_currency_code: "EUR" });
     }
@@ -192,7 +201,14 @@ describe("languages", () => {
     const active = await get("/api/v1/languages/active");
     expect(active.body.data.length).toBeGreaterThanOrEqual(184);
     const en = await get("/api/v1/languages/en");
-    expect(en.body.data).toMatchObject({ code: "en", iso639_1: "en", iso639_2: "eng", name: "English", native_name: "English", writing_direction: "ltr" });
+    expect(en.body.data).toMatchObject({
+      code: "en",
+      iso639_1: "en",
+      iso639_2: "eng",
+      name: "English",
+      native_name: "English",
+      writing_direction: "ltr",
+    });
     const ar = await get("/api/v1/languages/iso639-1/AR");
     expect(ar.body.data).toMatchObject({ code: "ar", writing_direction: "rtl" });
   });
@@ -210,7 +226,12 @@ describe("errors", () => {
       // The second answer comes from the negative cache: it must be the same.
       const { status, body } = await get(path);
       expect(status).toBe(404);
-      expect(body).toMatchObject({ success: false, data: null, message, errors: [{ code: "NOT_FOUND" }] });
+      expect(body).toMatchObject({
+        success: false,
+        data: null,
+        message,
+        errors: [{ code: "NOT_FOUND" }],
+      });
     }
   });
 

@@ -64,18 +64,31 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, version: string): OpenAp
       version,
       description:
         "Platform administration API of a multi-tenant SaaS platform: users, roles and permissions, organizations, tenants and their regional provisioning, billing, regions and database connections, and public reference data for guest sessions.\n\nEvery response uses one envelope: `{ success, data, message, errors, metadata: { timestamp, request_id } }`.",
-      license: { name: "Proprietary" },
       contact: { name: "NeoAdmin platform team" },
     },
     servers: [{ url: "/", description: "This server" }],
   }) as OpenApiDocument;
 
+  // Set here because the generator's input type is OpenAPI 3.0's, which has no `identifier`: an
+  // SPDX reference to a licence outside the SPDX list, as 3.1 allows.
+  document.info.license = { name: "Proprietary", identifier: "LicenseRef-Proprietary" };
+
   const used = new Set<string>();
-  for (const item of Object.values(document.paths ?? {})) {
-    for (const operation of Object.values(item ?? {})) {
-      const tags = (operation as { tags?: string[] } | undefined)?.tags;
-      for (const tag of tags ?? []) used.add(tag);
+  const referenced = new Set<string>();
+  for (const operation of operationsOf(document)) {
+    for (const tag of operation.tags ?? []) used.add(tag);
+    // onError answers any operation with a 500 in the envelope, declared or not: say so.
+    operation.responses ??= {};
+    operation.responses["500"] ??= { $ref: "#/components/responses/InternalError" };
+    for (const response of Object.values(operation.responses)) {
+      const ref = (response as { $ref?: unknown }).$ref;
+      if (typeof ref === "string") referenced.add(ref);
     }
+  }
+  // Like tags, an error response no operation uses yet stays out until one does.
+  const responses = document.components?.responses ?? {};
+  for (const name of Object.keys(responses)) {
+    if (!referenced.has(`#/components/responses/${name}`)) delete responses[name];
   }
   // A tag with no operations yet stays out of the document until it has some.
   document["x-tagGroups"] = tagGroups
@@ -85,4 +98,22 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, version: string): OpenAp
     .sort()
     .map((name) => ({ name, description: tagDescriptions[name] ?? name }));
   return document;
+}
+
+const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+interface Operation {
+  tags?: string[];
+  responses?: Record<string, unknown>;
+}
+
+function operationsOf(document: OpenApiDocument): Operation[] {
+  return Object.values(document.paths ?? {}).flatMap((item) =>
+    methods.flatMap((method) => {
+      const operation = (
+        item as Partial<Record<(typeof methods)[number], Operation>> | undefined
+      )?.[method];
+      return operation ? [operation] : [];
+    }),
+  );
 }

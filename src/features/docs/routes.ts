@@ -8,16 +8,20 @@ import type { OpenApiDocument } from "./document";
 export type { DocsAssets } from "./assets";
 
 /**
- * Docs pages: only this origin's scripts and styles. The UIs inject inline styles and Swagger UI
- * and ReDoc render images from data: URLs and spawn blob: workers, so those are allowed and
- * nothing else (no inline scripts: each page's configuration lives in a served script).
+ * Docs pages: only this origin's scripts, styles, fonts and data, and no inline script (each
+ * page's configuration is a served script). The relaxations are what the bundles need, each one
+ * seen to be refused without it (test/docs/docs-pages.browser.test.ts):
+ * - style-src 'unsafe-inline': all three UIs inject <style> elements and style attributes at
+ *   runtime (Vue, React with styled-components), with contents no hash could pin down;
+ * - img-src data: Swagger UI's icons are data: SVGs in its stylesheet;
+ * - worker-src blob: ReDoc runs its search index in a worker built from a blob: URL.
  */
-const DOCS_CSP = [
+export const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "font-src 'self'",
   "connect-src 'self'",
   "worker-src 'self' blob:",
   "frame-ancestors 'none'",
@@ -26,14 +30,22 @@ const DOCS_CSP = [
 ].join("; ");
 
 const initScripts: Record<string, string> = {
-  "scalar-init.js": `Scalar.createApiReference("#app", {
+  // Nothing that reaches Scalar's services: fonts, telemetry, the "Open API Client" button
+  // (client.scalar.com) and "Ask AI" (its hosted agent, on by default on localhost) are off.
+  // Scalar's bundled zod probes for eval (`Function("")`) while the bundle loads, to compile its
+  // parsers: the CSP refuses it and zod falls back, but the probe is a reported violation. Its
+  // jitless mode (the shared global behind `z.config({ jitless: true })`) skips the probe, so no
+  // 'unsafe-eval': this script runs before the bundle, and renders once the bundle has loaded.
+  "scalar-init.js": `(globalThis.__zod_globalConfig ??= {}).jitless = true;
+document.addEventListener("DOMContentLoaded", () => Scalar.createApiReference("#app", {
   url: "/openapi.json",
   withDefaultFonts: false,
-  hideClientButton: false,
+  hideClientButton: true,
   telemetry: false,
+  agent: { disabled: true },
   showDeveloperTools: "never",
   persistAuth: false
-});
+}));
 `,
   "swagger-init.js": `window.ui = SwaggerUIBundle({
   url: "/openapi.json",
@@ -44,7 +56,25 @@ const initScripts: Record<string, string> = {
   validatorUrl: null
 });
 `,
-  "redoc-init.js": `Redoc.init("/openapi.json", { hideDownloadButton: false }, document.getElementById("redoc"));
+  // ReDoc's sidebar credit always loads its logo from cdn.redoc.ly, and no option turns it off.
+  // React sets an image's source as an attribute and again as a property: both are pointed at an
+  // empty local image before the request can leave the page.
+  "redoc-init.js": `(() => {
+  const blank = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+  const local = (value) => (String(value).startsWith("https://cdn.redoc.ly/") ? blank : value);
+  const setAttribute = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (name, value) {
+    return setAttribute.call(this, name, name === "src" ? local(value) : value);
+  };
+  const src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, "src");
+  Object.defineProperty(HTMLImageElement.prototype, "src", {
+    ...src,
+    set(value) {
+      src.set.call(this, local(value));
+    },
+  });
+})();
+Redoc.init("/openapi.json", { hideDownloadButton: false }, document.getElementById("redoc"));
 `,
 };
 
@@ -68,8 +98,8 @@ const pages: Record<string, string> = {
     "NeoAdmin API · Reference",
     "",
     `<div id="app"></div>
-<script src="/docs/assets/scalar.js"></script>
-<script src="/docs/assets/scalar-init.js"></script>`,
+<script src="/docs/assets/scalar-init.js"></script>
+<script src="/docs/assets/scalar.js"></script>`,
   ),
   "/swagger": page(
     "NeoAdmin API · Swagger UI",
@@ -109,7 +139,8 @@ export function docsRoutes(options: { document: () => OpenApiDocument; assets?: 
 
   router.get("/docs/assets/:name", async (c) => {
     const name = c.req.param("name");
-    const script = initScripts[name];
+    // Own keys only: `toString` and friends are not scripts.
+    const script = Object.hasOwn(initScripts, name) ? initScripts[name] : undefined;
     c.header("Cache-Control", "public, max-age=3600");
     if (script !== undefined) {
       c.header("Content-Type", "text/javascript; charset=utf-8");
