@@ -1,8 +1,13 @@
 import type { Sql } from "postgres";
 import type { Config } from "../config";
 import type { GuestAccess, GuestSessions } from "./auth/guest-sessions";
+import type { Identity } from "./auth/identity";
+import type { PlatformPrincipal } from "./auth/principal";
 import type { RateLimiter } from "./auth/rate-limiter";
+import type { VerifiedToken } from "./auth/token-verifier";
+import type { LocalCache } from "./cache/local-cache";
 import type { Cache } from "./cache/port";
+import type { CachedJson } from "./cache/read-through";
 import type { Logger } from "./log/logger";
 
 /**
@@ -14,10 +19,12 @@ export interface Deps {
   /** The admin database: a pool on Bun, a per-request client over Hyperdrive on Workers. */
   db: Sql;
   cache: Cache;
-  /** Per-process copy of rarely changing data in front of a shared cache; absent when `cache` is itself in-process. */
-  localCache?: Cache;
+  /** Per-process tier of rarely changing data (reference data) in front of `cache`. */
+  localCache: LocalCache<CachedJson>;
   rateLimiter: RateLimiter;
   guestSessions: GuestSessions;
+  /** Token verification and authorization; absent when no identity provider is configured. */
+  identity?: Identity;
   logger: Logger;
   /** Hands background work to the runtime (Workers `waitUntil`); awaited inline elsewhere. */
   waitUntil(promise: Promise<unknown>): void;
@@ -34,5 +41,8 @@ export type AppEnv = {
     clientIp: ClientIp;
     /** Set by the guest gate on reference-data routes. */
     guest: GuestAccess;
+    /** Set by `authorize` on protected routes. */
+    principal: PlatformPrincipal;
+    token: VerifiedToken;
   };
 };

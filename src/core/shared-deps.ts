@@ -3,8 +3,10 @@ import { GuestSessions } from "./auth/guest-sessions";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter";
 import { UpstashRateLimiter } from "./auth/rate-limiter.upstash";
 import { CircuitBreaker } from "./cache/circuit-breaker";
+import { LocalCache } from "./cache/local-cache";
 import { MemoryCache } from "./cache/memory";
 import type { Cache } from "./cache/port";
+import type { CachedJson } from "./cache/read-through";
 import { createUpstashRedis, UpstashCache } from "./cache/upstash";
 import type { Deps } from "./deps";
 import type { Logger } from "./log/logger";
@@ -14,14 +16,12 @@ export type SharedDeps = Omit<Deps, "db" | "waitUntil">;
 
 export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
   let cache: Cache;
-  let localCache: Cache | undefined;
   let rateLimiter: RateLimiter;
   if (config.upstash) {
     const redis = createUpstashRedis({ ...config.upstash, timeoutMs: config.cacheTimeoutMs + 50 });
     // One breaker for both: they share the Redis whose outage it tracks.
     const breaker = new CircuitBreaker({ openMs: 2000 });
     cache = new UpstashCache(redis, { timeoutMs: config.cacheTimeoutMs, breaker });
-    localCache = new MemoryCache({ maxEntries: 10_000 });
     rateLimiter = new UpstashRateLimiter(redis, { timeoutMs: config.cacheTimeoutMs, breaker });
   } else {
     cache = new MemoryCache();
@@ -33,5 +33,6 @@ export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
     fallbackLimiter: new MemoryRateLimiter(),
     config: config.guest,
   });
+  const localCache = new LocalCache<CachedJson>({ maxEntries: 10_000 });
   return { config, cache, localCache, rateLimiter, guestSessions, logger };
 }

@@ -14,8 +14,7 @@ function presentedToken(header: (name: string) => string | undefined): string | 
 /**
  * Admits anonymous readers of public reference data through guest sessions. A bearer that is not
  * a valid guest token is treated as no token: the caller gets a new session, and the
- * `X-Guest-Session-Rejected` header says why its token was not used. (Platform access tokens are
- * accepted here once the identity layer exists.)
+ * `X-Guest-Session-Rejected` header says why its token was not used.
  */
 export function guestGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -26,18 +25,16 @@ export function guestGate(): MiddlewareHandler<AppEnv> {
       userAgent: c.req.header("user-agent"),
     });
     c.set("guest", access);
-    await next();
-    for (const [name, value] of Object.entries(
-      rateLimitHeaders(access.rule, access.rateLimit, Date.now()),
-    )) {
-      c.header(name, value);
-    }
+    // Set before the handler runs: Hono copies the whole Response for each header set after.
+    const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
+    for (const [name, value] of Object.entries(limits)) c.header(name, value);
     c.header("X-Guest-Session-Status", access.status);
     if (access.rejected) c.header("X-Guest-Session-Rejected", access.rejected);
+    if (access.newSessionToken) c.header("X-Guest-Session", access.newSessionToken);
+    await next();
     if (access.newSessionToken) {
-      c.header("X-Guest-Session", access.newSessionToken);
-      // The body carries a credential: nothing may store this response.
-      c.header("Cache-Control", "no-store");
+      // The body carries a credential: nothing may store this response, whatever the handler said.
+      c.res.headers.set("Cache-Control", "no-store");
     }
   };
 }

@@ -2,6 +2,7 @@ import { sha256Hex } from "../crypto/hash";
 import type { Logger } from "../log/logger";
 import { CacheUnavailableError } from "./errors";
 import type { CacheKey } from "./keys";
+import type { LocalCache } from "./local-cache";
 import type { Cache } from "./port";
 
 /**
@@ -10,22 +11,22 @@ import type { Cache } from "./port";
  * it, and answer `If-None-Match` from the ETag without touching the data.
  */
 export interface CachedJson {
-  json: string;
-  etag: string;
+  readonly json: string;
+  readonly etag: string;
 }
 
 export async function toCachedJson(data: unknown): Promise<CachedJson> {
   const json = JSON.stringify(data);
-  return { json, etag: `W/"${(await sha256Hex(json)).slice(0, 32)}"` };
+  return Object.freeze({ json, etag: `W/"${(await sha256Hex(json)).slice(0, 32)}"` });
 }
 
 export interface ReadThroughOptions {
   cache: Cache;
   /**
-   * Per-process copy in front of a shared (Redis) cache, for data that rarely changes: a warm
-   * request then costs no round trip. Omitted when the shared cache is itself in-process.
+   * Per-process tier in front of `cache`, for data that rarely changes: a warm request then costs
+   * no round trip and no parsing. Entries live `localTtlSeconds` (default 60) at most.
    */
-  local?: Cache;
+  local?: LocalCache<CachedJson>;
   localTtlSeconds?: number;
   logger?: Logger;
 }
@@ -42,15 +43,14 @@ export async function readThrough(
 ): Promise<CachedJson> {
   const { cache, local } = options;
   const localTtl = Math.min(ttlSeconds, options.localTtlSeconds ?? 60);
-  if (local) {
-    const hit = await local.get<CachedJson>(key);
-    if (hit) return hit;
-  }
+  const near = local?.get(key);
+  if (near) return near;
   try {
     const hit = await cache.get<CachedJson>(key);
     if (hit) {
-      await local?.set(key, hit, { ttlSeconds: localTtl });
-      return hit;
+      const frozen = Object.freeze({ json: hit.json, etag: hit.etag });
+      local?.set(key, frozen, localTtl);
+      return frozen;
     }
   } catch (error) {
     if (!(error instanceof CacheUnavailableError)) throw error;
@@ -64,6 +64,6 @@ export async function readThrough(
     if (!(error instanceof CacheUnavailableError)) throw error;
     options.logger?.warn("cache unavailable, value not cached", { key, error });
   }
-  await local?.set(key, value, { ttlSeconds: localTtl });
+  local?.set(key, value, localTtl);
   return value;
 }

@@ -13,6 +13,8 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Whether a line at this level would be written (to skip building it). */
+  enabled(level: LogLevel): boolean;
 }
 
 export function createLogger(
@@ -32,5 +34,6 @@ export function createLogger(
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     child: (fields) => createLogger({ level: options.level, sink, base: { ...base, ...fields } }),
+    enabled: (level) => order[level] >= threshold,
   };
 }

@@ -1,11 +1,11 @@
 import type { z } from "@hono/zod-openapi";
+import { sha256HexSync } from "../../core/auth/token-hash";
 import { keys } from "../../core/cache/keys";
 import {
   type CachedJson,
   type ReadThroughOptions,
   readThrough,
 } from "../../core/cache/read-through";
-import { sha256Hex } from "../../core/crypto/hash";
 import { ApiError } from "../../core/http/errors";
 import { pagination } from "../../core/http/pagination";
 import type { Page, ReferenceDataRepository } from "./repository";
@@ -43,9 +43,9 @@ function shape<T extends z.ZodTypeAny>(schema: T, rows: object[]) {
   return rows.map((row) => schema.parse(plain(row)) as z.infer<T>);
 }
 
-async function listKey(query: object): Promise<string> {
-  const canonical = JSON.stringify(Object.entries(query).sort(([a], [b]) => a.localeCompare(b)));
-  return (await sha256Hex(canonical)).slice(0, 32);
+function listKey(query: object): string {
+  const canonical = JSON.stringify(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return sha256HexSync(canonical).slice(0, 32);
 }
 
 function pageOf<T extends z.ZodTypeAny>(
@@ -80,7 +80,7 @@ async function item(
 
 export const referenceData = {
   async listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
-    const key = keys.ref("currencies", "list", await listKey(q));
+    const key = keys.ref("currencies", "list", listKey(q));
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CurrencySchema, await ctx.repository.listCurrencies(q), q),
     );
@@ -101,7 +101,7 @@ export const referenceData = {
   },
 
   async listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
-    const key = keys.ref("countries", "list", await listKey(q));
+    const key = keys.ref("countries", "list", listKey(q));
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CountrySchema, await ctx.repository.listCountries(q), q),
     );
@@ -137,7 +137,7 @@ export const referenceData = {
   },
 
   async listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
-    const key = keys.ref("languages", "list", await listKey(q));
+    const key = keys.ref("languages", "list", listKey(q));
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(LanguageSchema, await ctx.repository.listLanguages(q), q),
     );

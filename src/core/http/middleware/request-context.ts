@@ -24,23 +24,28 @@ export function requestContext(options: {
     c.set("deps", deps);
     c.set("clientIp", clientIp);
     c.set("log", log);
+    // Before the handler: a header set on a finished response costs a copy of the Response.
+    c.header("X-Request-ID", requestId);
 
     await next();
 
     const elapsed = performance.now() - started;
-    c.header("X-Request-ID", requestId);
-    c.header("X-Process-Time", `${elapsed.toFixed(2)}ms`);
-    const url = new URL(c.req.url);
-    const fields = {
+    c.res.headers.set("X-Request-ID", requestId);
+    c.res.headers.set("X-Process-Time", `${elapsed.toFixed(2)}ms`);
+    const status = c.res.status;
+    const level = status >= 500 ? "error" : "info";
+    // Building the line (URL parsing, redaction) is skipped when nobody would read it.
+    if (!deps.logger.enabled(level)) return;
+    const url = c.req.url;
+    const queryAt = url.indexOf("?");
+    log[level]("request", {
       method: c.req.method,
-      path: url.pathname,
-      query: redactUrlSearch(url.search) || undefined,
-      status: c.res.status,
+      path: c.req.path,
+      query: queryAt >= 0 ? redactUrlSearch(url.slice(queryAt)) : undefined,
+      status,
       duration_ms: Math.round(elapsed * 100) / 100,
       ip: clientIp,
       user_agent: c.req.header("user-agent"),
-    };
-    if (c.res.status >= 500) log.error("request", fields);
-    else log.info("request", fields);
+    });
   };
 }

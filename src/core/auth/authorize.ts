@@ -1,0 +1,85 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../deps";
+import { ApiError } from "../http/errors";
+import { IntrospectionUnavailableError } from "./introspection";
+import { loadPrincipal } from "./principal";
+import { TokenVerificationError, tokenFailureResponse, unauthorized } from "./token-verifier";
+
+/** What a protected route declares: enforced here, documented as `x-permission`. */
+export interface PermissionRequirement {
+  /** `resource:action`; omitted for routes any signed-in platform user may call. */
+  code?: string;
+  /** Dangerous operations are checked against Keycloak (introspection) on every call. */
+  dangerous?: boolean;
+  /** Needs introspection without being dangerous (logout: the session must still be live). */
+  introspect?: boolean;
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * Authenticates the bearer token (never falling back to guest access), loads the platform user
+ * and checks the declared permission. 401 for anything wrong with the token, 403 for a valid
+ * token whose user may not do this, 503 when the identity provider cannot be reached.
+ */
+export function authorize(requirement: PermissionRequirement): MiddlewareHandler<AppEnv> {
+  const introspect = Boolean(requirement.dangerous || requirement.introspect);
+  return async (c, next) => {
+    const { identity, db, cache } = c.var.deps;
+    if (!identity) {
+      throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
+    }
+    const token = bearerToken(c.req.header("authorization"));
+    if (!token) throw unauthorized();
+
+    let claims: Awaited<ReturnType<typeof identity.verifier.verify>>;
+    try {
+      claims = await identity.verifier.verify(token, {
+        realm: identity.adminRealm,
+        audience: identity.audience,
+      });
+    } catch (error) {
+      if (error instanceof TokenVerificationError) {
+        c.var.log.info("token refused", { reason: error.reason });
+        throw tokenFailureResponse(error);
+      }
+      throw error;
+    }
+
+    if (introspect) {
+      try {
+        const result = await identity.introspector.check(token, {
+          realm: claims.realm,
+          exp: claims.exp,
+        });
+        if (!result.active) throw unauthorized("expired");
+      } catch (error) {
+        if (error instanceof IntrospectionUnavailableError) {
+          throw new ApiError("SERVICE_UNAVAILABLE", "The identity provider cannot be reached", {
+            headers: { "Retry-After": "30" },
+          });
+        }
+        throw error;
+      }
+    }
+
+    const principal = await loadPrincipal(db, cache, claims.sub);
+    if (!principal) {
+      throw new ApiError(
+        "FORBIDDEN",
+        "This account is not a platform user; sign in through /api/v1/auth/login first",
+      );
+    }
+    if (!principal.is_active) throw new ApiError("FORBIDDEN", "This account is deactivated");
+    if (requirement.code && !(await identity.permissions.has(db, principal, requirement.code))) {
+      throw new ApiError("FORBIDDEN", `Missing permission ${requirement.code}`);
+    }
+    c.set("principal", principal);
+    c.set("token", claims);
+    await next();
+  };
+}
