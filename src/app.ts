@@ -7,9 +7,11 @@ import { notFoundHandler, onError } from "./core/http/middleware/errors";
 import { requestContext } from "./core/http/middleware/request-context";
 import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/security";
 import { validationHook } from "./core/http/validation";
+import { authRoutes } from "./features/auth/routes";
 import { buildDocument, type OpenApiDocument } from "./features/docs/document";
 import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
+import { permissionRoutes } from "./features/permissions/routes";
 import { referenceDataRoutes } from "./features/reference-data/routes";
 import { sessionRoutes } from "./features/sessions/routes";
 import { VERSION } from "./version";
@@ -35,15 +37,17 @@ export function createApp(options: AppOptions) {
   if (config.corsOrigins.length > 0) app.use("*", corsFor(config.corsOrigins));
   app.use("*", bodyLimitOf(config.maxBodyBytes));
 
-  app.route("/", healthRoutes());
-  app.route("/api/v1", referenceDataRoutes());
-  app.route("/api/v1", sessionRoutes());
-
   let document: OpenApiDocument | undefined;
   const openApiDocument = () => {
     document ??= buildDocument(app, VERSION);
     return document;
   };
+  app.route("/", healthRoutes());
+  app.route("/api/v1", referenceDataRoutes());
+  app.route("/api/v1", sessionRoutes());
+  app.route("/api/v1", authRoutes());
+  app.route("/api/v1", permissionRoutes({ document: () => openApiDocument() }));
+
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));
 

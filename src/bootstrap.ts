@@ -6,7 +6,7 @@ import { migrate } from "./core/db/migrate";
 import { migrationFilesFor } from "./core/db/migration-files";
 import type { Deps } from "./core/deps";
 import type { Logger } from "./core/log/logger";
-import { createSharedDeps } from "./core/shared-deps";
+import { createSharedDeps, type IdentitySource } from "./core/shared-deps";
 
 export interface Runtime {
   deps: Deps;
@@ -22,7 +22,7 @@ export interface Runtime {
 export async function bootstrap(
   config: Config,
   logger: Logger,
-  options: { embeddedInMemory?: boolean } = {},
+  options: { embeddedInMemory?: boolean; identity?: IdentitySource } = {},
 ): Promise<Runtime> {
   let embedded: EmbeddedPostgres | undefined;
   let db: Sql;
@@ -57,7 +57,11 @@ export async function bootstrap(
     await embedded?.close();
     throw error;
   }
-  const shared = createSharedDeps(config, logger);
+  const shared = createSharedDeps(
+    config,
+    logger,
+    options.identity ? { identity: options.identity } : {},
+  );
   if (seedsChanged) {
     // Cached reference data would otherwise serve the old rows for up to a day.
     const removed = await shared.cache.deleteByPrefix(keys.ref()).catch(() => 0);

@@ -1,12 +1,38 @@
 import { createApp } from "./app";
 import { bootstrap } from "./bootstrap";
-import { ConfigError, loadConfig } from "./config";
-import { createLogger } from "./core/log/logger";
+import { type Config, ConfigError, loadConfig } from "./config";
+import { createLogger, type Logger } from "./core/log/logger";
+import { createLocalIdentity, LOCAL_SUPERADMIN, type LocalIdentity } from "./dev/local-identity";
+import { authRepository } from "./features/auth/repository";
 import { nodeModulesDocsAssets } from "./features/docs/assets.node";
+import { syncPermissions } from "./features/permissions/service";
 
-/** Bun entry: `npm start`. Embedded database and in-process cache unless configured otherwise. */
+/**
+ * The local identity provider on its own port, for `npm start` without KEYCLOAK_URL (never in
+ * production: the configuration refuses that). Port 0 picks a free one.
+ */
+async function startLocalIdentity(config: Config, logger: Logger) {
+  let handler: ((request: Request) => Response | Promise<Response>) | undefined;
+  const server = Bun.serve({
+    port: config.keycloak.localPort,
+    hostname: "127.0.0.1",
+    fetch: (request) => handler?.(request) ?? new Response("starting", { status: 503 }),
+  });
+  const local: LocalIdentity = await createLocalIdentity(config, {
+    baseUrl: `http://127.0.0.1:${server.port}`,
+  });
+  handler = (request) => local.idp.app.fetch(request);
+  logger.info("local identity provider started", {
+    url: local.url,
+    realm: config.keycloak.adminRealm,
+    superadmin: LOCAL_SUPERADMIN.username,
+  });
+  return { local, stop: () => server.stop() };
+}
+
+/** Bun entry: `npm start`. Embedded database, cache and identity provider unless configured. */
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
@@ -17,7 +43,32 @@ async function main() {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, base: { service: "neoadmin-api" } });
-  const runtime = await bootstrap(config, logger);
+  const localIdentity = config.keycloak.url ? undefined : await startLocalIdentity(config, logger);
+  const runtime = await bootstrap(config, logger, {
+    ...(localIdentity
+      ? {
+          identity: {
+            url: localIdentity.local.url,
+            clientSecret: localIdentity.local.clientSecret,
+          },
+        }
+      : {}),
+  });
+  if (localIdentity) {
+    // The seeded superadmin exists in the identity provider; make it one on the platform too.
+    const repo = authRepository(runtime.deps.db);
+    const user = await repo.upsertFromToken(
+      {
+        sub: localIdentity.local.superadminExternalId,
+        username: LOCAL_SUPERADMIN.username,
+        email: LOCAL_SUPERADMIN.email,
+        firstName: LOCAL_SUPERADMIN.firstName,
+        lastName: LOCAL_SUPERADMIN.lastName,
+      },
+      { login: false },
+    );
+    await repo.promoteToSuperadmin(user.id);
+  }
   const app = createApp({
     config,
     deps: runtime.deps,
@@ -27,6 +78,12 @@ async function main() {
       )?.requestIP?.(c.req.raw)?.address,
     docsAssets: nodeModulesDocsAssets(),
   });
+  const sync = await syncPermissions(runtime.deps.db, app.openApiDocument(), {
+    dryRun: false,
+    forceUpdate: false,
+  });
+  logger.info("permissions synced", { declared: sync.declared, created: sync.created.length });
+
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -39,6 +96,7 @@ async function main() {
     environment: config.environment,
     database: runtime.database,
     cache: runtime.deps.cache.kind,
+    identity: config.keycloak.url ? "keycloak" : "local",
     docs: config.docsEnabled ? "/docs" : "disabled",
   });
 
@@ -48,6 +106,7 @@ async function main() {
     stopping = true;
     logger.info("shutting down", { signal });
     await server.stop();
+    await localIdentity?.stop();
     await runtime.close();
     process.exit(0);
   };

@@ -1,5 +1,7 @@
 import type { Config } from "../config";
+import type { FetchLike } from "../integrations/keycloak/client";
 import { GuestSessions } from "./auth/guest-sessions";
+import { createIdentity } from "./auth/identity";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter";
 import { UpstashRateLimiter } from "./auth/rate-limiter.upstash";
 import { CircuitBreaker } from "./cache/circuit-breaker";
@@ -14,7 +16,22 @@ import type { Logger } from "./log/logger";
 /** The dependencies that are safe to share across requests: built once per process or isolate. */
 export type SharedDeps = Omit<Deps, "db" | "waitUntil">;
 
-export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
+export interface IdentitySource {
+  /** Where Keycloak (or the local identity provider) is. */
+  url: string;
+  clientSecret?: string;
+  fetch?: FetchLike;
+}
+
+/**
+ * `identity`: the local identity provider when KEYCLOAK_URL is unset (Bun, development and
+ * tests); without either, protected routes answer 503.
+ */
+export function createSharedDeps(
+  config: Config,
+  logger: Logger,
+  options: { identity?: IdentitySource } = {},
+): SharedDeps {
   let cache: Cache;
   let rateLimiter: RateLimiter;
   if (config.upstash) {
@@ -34,5 +51,29 @@ export function createSharedDeps(config: Config, logger: Logger): SharedDeps {
     config: config.guest,
   });
   const localCache = new LocalCache<CachedJson>({ maxEntries: 10_000 });
-  return { config, cache, localCache, rateLimiter, guestSessions, logger };
+  const source: IdentitySource | undefined = config.keycloak.url
+    ? { url: config.keycloak.url, clientSecret: config.keycloak.clientSecret }
+    : options.identity;
+  const identity = source
+    ? createIdentity({
+        keycloakUrl: source.url,
+        adminRealm: config.keycloak.adminRealm,
+        clientId: config.keycloak.clientId,
+        ...(source.clientSecret ? { clientSecret: source.clientSecret } : {}),
+        audience: config.keycloak.audience,
+        clockSkewSeconds: config.keycloak.clockSkewSeconds,
+        cache,
+        logger,
+        ...(source.fetch ? { fetch: source.fetch } : {}),
+      })
+    : undefined;
+  return {
+    config,
+    cache,
+    localCache,
+    rateLimiter,
+    guestSessions,
+    logger,
+    ...(identity ? { identity } : {}),
+  };
 }

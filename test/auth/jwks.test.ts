@@ -111,8 +111,18 @@ describe("JWKS registry", () => {
   });
 
   it("refuses RSA keys shorter than 2048 bits", async () => {
-    const weak = await generateKeyPair("RS256", { modulusLength: 1024, extractable: true });
-    const jwk = { ...(await exportJWK(weak.publicKey)), kid: "weak", alg: "RS256" };
+    // jose refuses to generate one, so WebCrypto does.
+    const weak = await crypto.subtle.generateKey(
+      {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 1024,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-256",
+      },
+      true,
+      ["sign", "verify"],
+    );
+    const jwk = { ...(await crypto.subtle.exportKey("jwk", weak.publicKey)), kid: "weak" };
     const { jwks } = registry(() => ({ keys: [jwk] }));
     await expect(jwks.forRealm("tenant-a").key("weak", "RS256")).rejects.toMatchObject({
       reason: "unknown_key",

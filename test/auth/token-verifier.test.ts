@@ -249,6 +249,16 @@ describe("token verifier: happy path", () => {
     });
   });
 
+  it.each([
+    ["not a URL", { keycloakUrl: "id.example.test" }],
+    ["another scheme", { keycloakUrl: "ftp://id.example.test" }],
+    ["a query", { keycloakUrl: `${KC}?realm=x` }],
+    ["credentials", { keycloakUrl: "https://user:pw@id.example.test" }],
+    ["a negative skew", { clockSkewSeconds: -1 }],
+  ])("refuses a configuration with %s", (_, overrides) => {
+    expect(() => createTokenVerifier({ keycloakUrl: KC, ...overrides })).toThrow();
+  });
+
   it("treats a trailing slash in keycloakUrl as the same issuer", async () => {
     const { idp, verifier } = setup({ keycloakUrl: `${KC}/` });
     idp.publish(A, keyA1);
@@ -726,6 +736,18 @@ describe("token verifier: JWKS per realm", () => {
     expect(idp.fetchesFor(A)).toBe(1);
   });
 
+  it("does not let a JWKS request that never settles hold later requests", async () => {
+    const { idp, verifier } = setup({ jwksFetchTimeoutMs: 20 });
+    idp.publish(A, keyA1);
+    idp.gate = new Promise(() => {}); // e.g. the Workers request that started it is gone
+    const token = await mint(keyA1, accessClaims(A));
+    await expectReason(verifier.verify(token, expectA), "jwks_unavailable");
+    idp.gate = undefined;
+    clock += 41; // past the stalled load's deadline: a new one starts
+    await expect(verifier.verify(token, expectA)).resolves.toBeTruthy();
+    expect(idp.fetchesFor(A)).toBe(2);
+  });
+
   it("keeps one key set per realm", async () => {
     const { idp, verifier } = setup();
     idp.publish(A, keyA1);
@@ -929,5 +951,23 @@ describe("token verifier: verified-token cache", () => {
     expect(verify).toHaveBeenCalledTimes(4);
     await verifier.verify(tokens[0] ?? "", expectA); // evicted: verified again
     expect(verify).toHaveBeenCalledTimes(5);
+    expect(verifier.stats().verifiedTokens).toBe(3);
+  });
+
+  it("keeps a token in use when older ones are evicted", async () => {
+    const { idp, verifier } = setup({ verifiedTokenCacheSize: 4 });
+    idp.publish(A, keyA1);
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    const [t0, t1, t2, t3, t4] = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => mint(keyA1, accessClaims(A, { jti: `k${i}` }))),
+    );
+    for (const token of [t0, t1, t2, t3]) await verifier.verify(token ?? "", expectA);
+    await verifier.verify(t0 ?? "", expectA); // in use: moves back to the young end
+    await verifier.verify(t4 ?? "", expectA); // evicts the oldest, now t1
+    expect(verify).toHaveBeenCalledTimes(5);
+    await verifier.verify(t0 ?? "", expectA);
+    expect(verify).toHaveBeenCalledTimes(5);
+    await verifier.verify(t1 ?? "", expectA);
+    expect(verify).toHaveBeenCalledTimes(6);
   });
 });

@@ -112,6 +112,8 @@ export default async function setup(project: TestProject) {
         ENVIRONMENT: "test",
         HOST: "127.0.0.1",
         PORT: String(bunPort),
+        // The local identity provider on a free port: never collide with a developer's server.
+        LOCAL_IDP_PORT: "0",
         ADMIN_DATABASE_URL: databaseUrl,
         UPSTASH_REDIS_REST_URL: proxy.url,
         UPSTASH_REDIS_REST_TOKEN: proxy.token,

@@ -5,9 +5,34 @@ import { createSql } from "../../src/core/db/admin";
 import type { Deps } from "../../src/core/deps";
 import { createLogger } from "../../src/core/log/logger";
 import { createSharedDeps } from "../../src/core/shared-deps";
+import { createLocalIdentity, type LocalIdentity } from "../../src/dev/local-identity";
 import { nodeModulesDocsAssets } from "../../src/features/docs/assets.node";
+import { createKeycloakClient } from "../../src/integrations/keycloak/client";
+import { createSigningKeyCache } from "../../src/integrations/keycloak/local-idp";
+
+/** One set of RSA keys for every local identity provider of the run: key generation is slow. */
+const keyCache = createSigningKeyCache();
+export const IDP_URL = "http://idp.test";
+
+export interface TestUser {
+  id: string;
+  username: string;
+  password: string;
+  externalId: string;
+  /** A fresh access token from the identity provider (no API call). */
+  token(): Promise<string>;
+}
 
 export interface TestApp {
+  /** The local identity provider the app trusts (reached without a socket). */
+  identity: LocalIdentity;
+  /** A platform user with these roles and direct grants, signed up in the identity provider. */
+  createUser(options?: {
+    roles?: string[];
+    permissions?: string[];
+    superadmin?: boolean;
+    active?: boolean;
+  }): Promise<TestUser>;
   app: ReturnType<typeof createApp>;
   deps: Deps;
   /** Every log line the app wrote, parsed. */
@@ -43,7 +68,15 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const lines: string[] = [];
   const logger = createLogger({ level: config.logLevel, sink: (line) => lines.push(line) });
   const db = createSql(inject("databaseUrl"), { max: 1 });
-  const deps: Deps = { ...createSharedDeps(config, logger), db, waitUntil: () => {} };
+  const identity = await createLocalIdentity(config, { baseUrl: IDP_URL, keyCache });
+  const idpFetch = async (input: string, init: RequestInit) =>
+    identity.idp.app.request(input, init);
+  const shared = createSharedDeps(config, logger, {
+    identity: { url: identity.url, clientSecret: identity.clientSecret, fetch: idpFetch },
+  });
+  const deps: Deps = { ...shared, db, waitUntil: () => {} };
+  const keycloak = createKeycloakClient({ baseUrl: identity.url, fetch: idpFetch });
+  const realm = config.keycloak.adminRealm;
   const defaultIp = randomIp();
   const app = createApp({
     config,
@@ -54,6 +87,53 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   return {
     app,
     deps,
+    identity,
+    async createUser(options = {}) {
+      const suffix = Math.random().toString(36).slice(2, 10);
+      const username = `user-${suffix}`;
+      const password = `Pw-${suffix}-Aa1`;
+      const created = await identity.idp.admin.createUser(realm, {
+        username,
+        email: `${username}@example.com`,
+        firstName: "Test",
+        lastName: suffix,
+        emailVerified: true,
+        password,
+      });
+      const [row] = await db<{ id: string }[]>`
+        insert into admin.platform_users (email, username, external_id, external_user_id, is_superadmin, is_active)
+        values (${`${username}@example.com`}, ${username}, ${created.id}, ${created.id},
+                ${options.superadmin ?? false}, ${options.active ?? true})
+        returning id`;
+      if (!row) throw new Error("user not created");
+      for (const role of options.roles ?? []) {
+        await db`insert into admin.platform_user_roles (user_id, role_id)
+                 select ${row.id}, id from admin.platform_roles where code = ${role}`;
+      }
+      for (const code of options.permissions ?? []) {
+        await db`insert into admin.platform_permissions (code, resource, action)
+                 values (${code}, ${code.slice(0, code.lastIndexOf(":"))}, ${code.slice(code.lastIndexOf(":") + 1)})
+                 on conflict (code) do nothing`;
+        await db`insert into admin.platform_user_permissions (user_id, permission_id)
+                 select ${row.id}, id from admin.platform_permissions where code = ${code}`;
+      }
+      return {
+        id: row.id,
+        username,
+        password,
+        externalId: created.id,
+        async token() {
+          const set = await keycloak.passwordGrant({
+            realm,
+            clientId: config.keycloak.clientId,
+            clientSecret: identity.clientSecret,
+            username,
+            password,
+          });
+          return set.accessToken;
+        },
+      };
+    },
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     },

@@ -142,6 +142,7 @@ export class RealmKeys {
   fetches = 0;
   private current: KeySet | undefined;
   private inflight: Promise<void> | undefined;
+  private inflightSince = 0;
   private failures = 0;
   /** No network attempt before this instant (backoff after failures). */
   private retryAt = 0;
@@ -188,7 +189,7 @@ export class RealmKeys {
     }
     let entries = this.current.byKid.get(kid);
     if (!entries && this.inflight) {
-      await this.inflight;
+      await this.waitFor(this.inflight);
       loaded = true;
       entries = this.current.byKid.get(kid);
     }
@@ -215,10 +216,33 @@ export class RealmKeys {
 
   /** Single flight: every caller during a load awaits the same promise. Never rejects. */
   private refresh(wantedKid?: string): Promise<void> {
-    this.inflight ??= this.load(wantedKid).finally(() => {
-      this.inflight = undefined;
+    const now = this.options.now();
+    // On Workers a fetch belongs to the request that started it; if that request is torn down
+    // (its client went away) the fetch never settles, not even by its timeout. A load older than
+    // its deadline is therefore abandoned rather than left to hold every later request.
+    if (this.inflight && now - this.inflightSince > this.deadlineMs()) this.inflight = undefined;
+    if (!this.inflight) {
+      this.inflightSince = now;
+      const pending: Promise<void> = this.load(wantedKid).finally(() => {
+        if (this.inflight === pending) this.inflight = undefined;
+      });
+      this.inflight = pending;
+    }
+    return this.waitFor(this.inflight);
+  }
+
+  /** Waits for a load, but never past its deadline (measured by a timer of the waiting request). */
+  private waitFor(load: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.deadlineMs());
     });
-    return this.inflight;
+    return Promise.race([load, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  private deadlineMs(): number {
+    const { fetchTimeoutMs } = this.options;
+    return fetchTimeoutMs + Math.min(fetchTimeoutMs, 1_000);
   }
 
   private async load(wantedKid: string | undefined): Promise<void> {

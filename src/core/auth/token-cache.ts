@@ -21,8 +21,14 @@ export interface TokenCacheEntry<T> {
   value: T;
 }
 
+interface Stored<T> extends TokenCacheEntry<T> {
+  /** Insertion sequence number, for the second-chance eviction below. */
+  seq: number;
+}
+
 export class VerifiedTokenCache<T> {
-  private readonly entries = new Map<string, TokenCacheEntry<T>>();
+  private readonly entries = new Map<string, Stored<T>>();
+  private seq = 0;
 
   constructor(private readonly maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -51,16 +57,20 @@ export class VerifiedTokenCache<T> {
       return undefined;
     }
     if (!token.startsWith(signedPart)) return undefined;
-    // Re-inserting moves the entry to the young end of the Map's order: least recently used
-    // entries are the ones evicted.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // LRU-ish: the Map's insertion order is the eviction order, and an entry in use moves back to
+    // the young end once it has drifted past half of the bound. Moving it on every hit would
+    // churn the Map on the hottest path for no benefit.
+    if (this.seq - entry.seq > this.maxEntries >> 1) {
+      this.entries.delete(key);
+      entry.seq = ++this.seq;
+      this.entries.set(key, entry);
+    }
     return entry;
   }
 
   set(key: string, entry: TokenCacheEntry<T>): void {
     this.entries.delete(key);
-    this.entries.set(key, { ...entry, signedPart: ownCopy(entry.signedPart) });
+    this.entries.set(key, { ...entry, signedPart: ownCopy(entry.signedPart), seq: ++this.seq });
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= this.maxEntries) break;
       this.entries.delete(oldest);

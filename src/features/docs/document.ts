@@ -28,6 +28,10 @@ const tagDescriptions: Record<string, string> = {
   Languages: "ISO 639 languages with native names and writing direction.",
   "Guest Sessions": "Anonymous, rate-limited sessions for reading public reference data.",
   Health: "Liveness, readiness and dependency health.",
+  Authentication:
+    "Sign in through Keycloak (password grant in the admin realm), refresh, sign out, the current user, and password changes and resets.",
+  Permissions:
+    "The permission registry (`resource:action` codes), the caller's own permission checks, and the sync of route-declared permissions.",
 };
 
 export type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]> & {
