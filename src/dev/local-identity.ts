@@ -32,12 +32,13 @@ export interface LocalIdentity {
  */
 export async function createLocalIdentity(
   config: Config,
-  options: { baseUrl: string; keyCache?: SigningKeyCache },
+  options: { baseUrl: string; keyCache?: SigningKeyCache; now?: () => number },
 ): Promise<LocalIdentity> {
   const idp = await createLocalIdentityProvider({
     issuerBaseUrl: options.baseUrl,
     environment: config.environment,
     ...(options.keyCache ? { keyCache: options.keyCache } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
   const realm = config.keycloak.adminRealm;
   await idp.admin.createRealm({ realm, enabled: true, displayName: "NeoAdmin platform" });

@@ -24,6 +24,8 @@ export interface TestUser {
 }
 
 export interface TestApp {
+  /** Moves the identity provider's clock (to mint expired or not-yet-valid tokens). */
+  idpClock: { offsetMs: number };
   /** The local identity provider the app trusts (reached without a socket). */
   identity: LocalIdentity;
   /** A platform user with these roles and direct grants, signed up in the identity provider. */
@@ -68,7 +70,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const lines: string[] = [];
   const logger = createLogger({ level: config.logLevel, sink: (line) => lines.push(line) });
   const db = createSql(inject("databaseUrl"), { max: 1 });
-  const identity = await createLocalIdentity(config, { baseUrl: IDP_URL, keyCache });
+  const idpClock = { offsetMs: 0 };
+  const identity = await createLocalIdentity(config, {
+    baseUrl: IDP_URL,
+    keyCache,
+    now: () => Date.now() + idpClock.offsetMs,
+  });
   const idpFetch = async (input: string, init: RequestInit) =>
     identity.idp.app.request(input, init);
   const shared = createSharedDeps(config, logger, {
@@ -88,6 +95,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     app,
     deps,
     identity,
+    idpClock,
     async createUser(options = {}) {
       const suffix = Math.random().toString(36).slice(2, 10);
       const username = `user-${suffix}`;
