@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../deps";
 import { ApiError } from "../http/errors";
+import { enforceApiRateLimits } from "./api-rate-limits";
 import { IntrospectionUnavailableError } from "./introspection";
 import { loadPrincipal } from "./principal";
 import { TokenVerificationError, tokenFailureResponse, unauthorized } from "./token-verifier";
@@ -75,6 +76,8 @@ export function authorize(requirement: PermissionRequirement): MiddlewareHandler
       );
     }
     if (!principal.is_active) throw new ApiError("FORBIDDEN", "This account is deactivated");
+    const tenantId = c.req.param("tenant_id");
+    await enforceApiRateLimits(c, { userId: principal.id, ...(tenantId ? { tenantId } : {}) });
     if (requirement.code && !(await identity.permissions.has(db, principal, requirement.code))) {
       throw new ApiError("FORBIDDEN", `Missing permission ${requirement.code}`);
     }
