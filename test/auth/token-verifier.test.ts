@@ -778,6 +778,18 @@ describe("token verifier: shared key-set cache (Workers)", () => {
     expect(second.idp.requests).toHaveLength(0);
   });
 
+  it("fetches instead of trusting a shared copy that lacks the token's kid (keys rotated since)", async () => {
+    const cache = new MemoryCache({ now: () => clock });
+    const first = setup({ cache });
+    first.idp.publish(A, keyA1);
+    await first.verifier.verify(await mint(keyA1, accessClaims(A)), expectA);
+
+    const second = setup({ cache }); // a fresh isolate; the identity provider has rotated to A2
+    second.idp.publish(A, keyA2);
+    await second.verifier.verify(await mint(keyA2, accessClaims(A)), expectA);
+    expect(second.idp.requests).toHaveLength(1);
+  });
+
   it("stores only public signing keys, under a platform key", async () => {
     const cache = new MemoryCache({ now: () => clock });
     const set = vi.spyOn(cache, "set");

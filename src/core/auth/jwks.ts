@@ -181,7 +181,9 @@ export class RealmKeys {
     // got is as new as a refetch would give.
     let loaded = false;
     if (this.refreshDue(now)) {
-      await this.refresh();
+      // With the kid: a shared copy that lacks it (keys rotated since it was stored) is skipped
+      // for a fetch from the identity provider, instead of being installed and trusted.
+      await this.refresh(kid);
       loaded = true;
     }
     if (!this.current) {
