@@ -1,3 +1,5 @@
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { inject } from "vitest";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
@@ -5,7 +7,11 @@ import { createSql } from "../../src/core/db/admin";
 import type { Deps } from "../../src/core/deps";
 import { createLogger } from "../../src/core/log/logger";
 import { createSharedDeps } from "../../src/core/shared-deps";
-import { createLocalIdentity, type LocalIdentity } from "../../src/dev/local-identity";
+import {
+  createLocalIdentity,
+  LOCAL_SUPERADMIN,
+  type LocalIdentity,
+} from "../../src/dev/local-identity";
 import { nodeModulesDocsAssets } from "../../src/features/docs/assets.node";
 import { createKeycloakClient } from "../../src/integrations/keycloak/client";
 import { createSigningKeyCache } from "../../src/integrations/keycloak/local-idp";
@@ -21,6 +27,11 @@ export interface TestUser {
   externalId: string;
   /** A fresh access token from the identity provider (no API call). */
   token(): Promise<string>;
+}
+
+/** Secrets the run-end check looks for in every captured log line. */
+export function registerSecrets(secrets: string[]): void {
+  appendFileSync(join(inject("logDir"), `${process.pid}.secrets`), `${secrets.join("\n")}\n`);
 }
 
 export interface TestApp {
@@ -61,6 +72,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const config = loadConfig({
     ENVIRONMENT: "test",
     LOG_LEVEL: "debug",
+    // Generous: a loaded CI machine must not turn a slow Redis answer into a flaky test. The
+    // outage tests set their own, small budget.
+    CACHE_TIMEOUT_MS: "2000",
     ADMIN_DATABASE_URL: inject("databaseUrl"),
     ...(upstash
       ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token }
@@ -68,7 +82,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ...env,
   });
   const lines: string[] = [];
-  const logger = createLogger({ level: config.logLevel, sink: (line) => lines.push(line) });
+  const logFile = join(inject("logDir"), `${process.pid}.log`);
+  const logger = createLogger({
+    level: config.logLevel,
+    sink: (line) => {
+      lines.push(line);
+      appendFileSync(logFile, `${line}\n`);
+    },
+  });
   const db = createSql(inject("databaseUrl"), { max: 1 });
   const idpClock = { offsetMs: 0 };
   const identity = await createLocalIdentity(config, {
@@ -76,6 +97,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     keyCache,
     now: () => Date.now() + idpClock.offsetMs,
   });
+  registerSecrets([identity.clientSecret, LOCAL_SUPERADMIN.password]);
   const idpFetch = async (input: string, init: RequestInit) =>
     identity.idp.app.request(input, init);
   const shared = createSharedDeps(config, logger, {
@@ -100,6 +122,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       const suffix = Math.random().toString(36).slice(2, 10);
       const username = `user-${suffix}`;
       const password = `Pw-${suffix}-Aa1`;
+      registerSecrets([password]);
       const created = await identity.idp.admin.createUser(realm, {
         username,
         email: `${username}@example.com`,
