@@ -32,6 +32,8 @@ const tagDescriptions: Record<string, string> = {
     "Sign in through Keycloak (password grant in the admin realm), refresh, sign out, the current user, and password changes and resets.",
   Permissions:
     "The permission registry (`resource:action` codes), the caller's own permission checks, and the sync of route-declared permissions.",
+  Roles:
+    "Platform and tenant roles: create and change custom roles and their permissions, assign platform roles to users (with expiry and `max_assignees`), and see a user's grants. Seeded system roles are read-only.",
 };
 
 export type OpenApiDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]> & {
