@@ -477,3 +477,43 @@ describe("a cache outage during invalidation", () => {
     );
   });
 });
+
+describe("privilege escalation", () => {
+  it("lets only a superadmin assign a system role", async () => {
+    const t = await createTestApp();
+    try {
+      const admin = await t.createUser({ roles: ["platform_admin"] });
+      const target = await t.createUser();
+      const [role] = await t.deps.db<
+        { id: number }[]
+      >`select id from admin.platform_roles where code = 'super_admin'`;
+      const assign = async (token: string) =>
+        t.request(`/api/v1/roles/${role.id}/assign`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ user_id: admin.id }),
+        });
+      const self = await assign(await admin.token());
+      expect(self.status).toBe(403);
+      expect((await self.json()).message).toContain("Only a superadmin");
+      const held = await t.deps
+        .db`select 1 from admin.platform_user_roles where user_id = ${admin.id} and role_id = ${role.id}`;
+      expect(held).toHaveLength(0);
+
+      const bulk = await t.request("/api/v1/roles/bulk-assign", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${await admin.token()}`,
+        },
+        body: JSON.stringify({ user_ids: [target.id], role_ids: [role.id] }),
+      });
+      expect(bulk.status).toBe(403);
+
+      const superadmin = await t.createUser({ superadmin: true });
+      expect((await assign(await superadmin.token())).status).toBe(201);
+    } finally {
+      await t.close();
+    }
+  });
+});

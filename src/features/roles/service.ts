@@ -69,6 +69,16 @@ function assertPlatformAssignable(role: RoleRow, field: string, location: string
   }
 }
 
+/**
+ * System roles (super_admin, system_architect) reach past every permission check: only a
+ * superadmin may hand them out, so `roles:assign` alone cannot escalate itself to superadmin.
+ */
+function assertMayGrant(actor: PlatformPrincipal, role: RoleRow): void {
+  if (role.role_level === "system" && !actor.is_superadmin) {
+    throw forbidden(`Only a superadmin may assign the system role ${role.code}`);
+  }
+}
+
 function refuseTenantId(tenantId: string | null | undefined): void {
   if (tenantId) {
     throw ApiError.badRequest(
@@ -302,6 +312,7 @@ export const roles = {
       const role = await repo.lock(id);
       if (!role) throw roleNotFound(id);
       assertPlatformAssignable(role, "role_id", "path");
+      assertMayGrant(ctx.actor, role);
       if (!(await repo.existingUsers([input.user_id])).has(input.user_id)) {
         throw notFound(`User ${input.user_id} not found`, "user_id", "body");
       }
@@ -375,6 +386,7 @@ export const roles = {
           "body",
         );
       }
+      for (const role of locked) assertMayGrant(ctx.actor, role);
       const users = await repo.existingUsers(userIds);
       const missingUsers = userIds.filter((uid) => !users.has(uid));
       if (missingUsers.length > 0) {
