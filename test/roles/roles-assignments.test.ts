@@ -487,8 +487,10 @@ describe("privilege escalation", () => {
       const [role] = await t.deps.db<
         { id: number }[]
       >`select id from admin.platform_roles where code = 'super_admin'`;
+      if (!role) throw new Error("super_admin is seeded");
+      const roleId = role.id;
       const assign = async (token: string) =>
-        t.request(`/api/v1/roles/${role.id}/assign`, {
+        t.request(`/api/v1/roles/${roleId}/assign`, {
           method: "POST",
           headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
           body: JSON.stringify({ user_id: admin.id }),
@@ -497,7 +499,7 @@ describe("privilege escalation", () => {
       expect(self.status).toBe(403);
       expect((await self.json()).message).toContain("Only a superadmin");
       const held = await t.deps
-        .db`select 1 from admin.platform_user_roles where user_id = ${admin.id} and role_id = ${role.id}`;
+        .db`select 1 from admin.platform_user_roles where user_id = ${admin.id} and role_id = ${roleId}`;
       expect(held).toHaveLength(0);
 
       const bulk = await t.request("/api/v1/roles/bulk-assign", {
@@ -506,7 +508,7 @@ describe("privilege escalation", () => {
           "content-type": "application/json",
           authorization: `Bearer ${await admin.token()}`,
         },
-        body: JSON.stringify({ user_ids: [target.id], role_ids: [role.id] }),
+        body: JSON.stringify({ user_ids: [target.id], role_ids: [roleId] }),
       });
       expect(bulk.status).toBe(403);
 
