@@ -206,3 +206,37 @@ describe("both runtimes", () => {
     expect(onWorkers?.data).toEqual(onBun?.data);
   });
 });
+
+describe("bun runtime: signing in through its local identity provider", () => {
+  it("logs the seeded superadmin in and authorises an admin route with the token", async () => {
+    const login = await getJson(bunUrl, "/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "superadmin", password: "NeoAdmin-local-2026" }),
+    });
+    expect(login.response.status).toBe(200);
+    const { access_token: token } = login.body.data as { access_token: string };
+    const me = await getJson(bunUrl, "/api/v1/auth/me", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.response.status).toBe(200);
+    expect(me.body.data).toMatchObject({ username: "superadmin", is_superadmin: true });
+    const roles = await getJson(bunUrl, "/api/v1/roles?page_size=5", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(roles.response.status).toBe(200);
+    const anonymous = await getJson(bunUrl, "/api/v1/roles");
+    expect(anonymous.response.status).toBe(401);
+    expectErrorEnvelope(anonymous.body, "UNAUTHORIZED");
+  });
+});
+
+describe("workers runtime without KEYCLOAK_URL", () => {
+  it("refuses protected routes with 503 rather than letting anyone in", async () => {
+    const res = await getJson(workerUrl, "/api/v1/auth/me", {
+      headers: { authorization: "Bearer x.y.z" },
+    });
+    expect(res.response.status).toBe(503);
+    expectErrorEnvelope(res.body, "SERVICE_UNAVAILABLE");
+  });
+});
