@@ -8,8 +8,10 @@
  * --warmup=S (BENCH_WARMUP, 3), --connections=N (BENCH_CONNECTIONS, 50),
  * --sequential=N (BENCH_SEQUENTIAL, 2000), --profile (BENCH_PROFILE=1: also a `bun --cpu-prof-md`
  * profile of the app under load, into bench/.profiles/), --sections (BENCH_SECTIONS=1: also run
- * bench/sections.ts, the in-process cost breakdown), --no-append
- * (BENCH_NO_APPEND=1), --database=postgres|embedded (BENCH_DATABASE, postgres when reachable).
+ * bench/sections.ts, the in-process cost breakdown), --no-token-verify (BENCH_TOKEN_VERIFY=0: skip
+ * the token verification micro-benchmark, bench/token-verify.bench.ts, which runs by default),
+ * --no-append (BENCH_NO_APPEND=1), --database=postgres|embedded (BENCH_DATABASE, postgres when
+ * reachable).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -70,6 +72,9 @@ const opts = {
   sequential: positiveInt("sequential", option("sequential", "BENCH_SEQUENTIAL", "2000")),
   profile: ["1", "true", "yes"].includes(option("profile", "BENCH_PROFILE", "0")),
   sections: ["1", "true", "yes"].includes(option("sections", "BENCH_SECTIONS", "0")),
+  tokenVerify:
+    !["1", "true", "yes"].includes(option("no-token-verify", "BENCH_NO_TOKEN_VERIFY", "0")) &&
+    !["0", "false", "no"].includes(option("token-verify", "BENCH_TOKEN_VERIFY", "1")),
   append: !["1", "true", "yes"].includes(option("no-append", "BENCH_NO_APPEND", "0")),
   database: option("database", "BENCH_DATABASE", "auto"),
 };
@@ -84,7 +89,8 @@ const TARGET_COUNT = 4;
 const LOAD_SECONDS =
   TARGET_COUNT * (opts.warmup + opts.rounds * opts.duration) +
   (opts.profile ? 20 : 0) +
-  (opts.sections ? 120 : 0);
+  (opts.sections ? 120 : 0) +
+  (opts.tokenVerify ? 60 : 0);
 const BUDGET_SECONDS = LOAD_SECONDS + 600;
 
 // ---------------------------------------------------------------------------------------------
@@ -714,6 +720,47 @@ async function profileApp(database) {
   return { dir, files, round };
 }
 
+/**
+ * bench/token-verify.bench.ts on the server core while nothing else runs: local access-token
+ * verification, CPU µs per call. Its `--json` line is the result.
+ */
+async function runTokenVerify() {
+  const logFile = join(tmp, "token-verify.log");
+  const entry = start("token-verify", BUN, [join(BENCH_DIR, "token-verify.bench.ts"), "--json"], {
+    cpu: SERVER_CPU,
+    logFile,
+    budget: 120,
+  });
+  while (!entry.exited) await sleep(100);
+  const output = readFileSync(logFile, "utf8").trim();
+  const line = output.split("\n").find((l) => l.startsWith('{"bench":"token-verify"'));
+  if (entry.code !== 0 || !line) {
+    throw new Error(`bench/token-verify.bench.ts failed (${entry.code}):\n${output}`);
+  }
+  return JSON.parse(line);
+}
+
+function tokenVerifyNote(result) {
+  return (
+    `Token verification micro-benchmark (bench/token-verify.bench.ts, ${result.runtime}, on CPU ${SERVER_CPU} ` +
+    "after the rounds; median batch; targets judged on CPU µs per verification):"
+  );
+}
+
+function tokenVerifyTable(result) {
+  return table(
+    ["token verification (bench/token-verify.bench.ts)", "wall µs", "CPU µs", "target (CPU)"],
+    Object.entries(result.results).map(([name, r]) => [
+      name.trim().startsWith("of which") || name.trim().startsWith("floor")
+        ? `↳ ${name.trim()}`
+        : name,
+      fmt(r.wallUs, 2),
+      fmt(r.cpuUs, 2),
+      r.target === undefined ? "" : `≤ ${r.target} µs: ${r.met ? "MET" : "MISSED"}`,
+    ]),
+  );
+}
+
 /** bench/sections.ts on the server core, against the bench's database, while nothing else runs. */
 async function runSections(database) {
   const logFile = join(tmp, "sections.log");
@@ -837,6 +884,11 @@ async function main() {
   const infoLinesPerRequest = linesPerRequest("app-info");
   const infoLogBytes = statSync(appInfo.logFile).size;
 
+  let tokenVerify;
+  if (opts.tokenVerify) {
+    log("token verification micro-benchmark (bench/token-verify.bench.ts)");
+    tokenVerify = await runTokenVerify();
+  }
   let sections;
   if (opts.sections) {
     log("in-process cost breakdown (bench/sections.ts)");
@@ -1013,6 +1065,7 @@ async function main() {
     "",
     `Method: ${method}`,
     "",
+    ...(tokenVerify ? [tokenVerifyNote(tokenVerify), "", tokenVerifyTable(tokenVerify)] : []),
     ...(sections ? ["```", sections, "```", ""] : []),
   ].join("\n");
   console.log(report);
@@ -1030,6 +1083,7 @@ async function main() {
       perRound,
       ...findings,
       "",
+      ...(tokenVerify ? [tokenVerifyNote(tokenVerify), "", tokenVerifyTable(tokenVerify)] : []),
       ...(sections
         ? ["In-process cost breakdown (bench/sections.ts):", "", "```", sections, "```", ""]
         : []),

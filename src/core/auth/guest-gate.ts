@@ -1,13 +1,15 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../deps";
 import { rateLimitHeaders } from "./guest-sessions";
 
+const BEARER = /^Bearer\s+(.+)$/i;
+
 /** The token a guest presents: `X-Guest-Session`, else the bearer value. */
-function presentedToken(header: (name: string) => string | undefined): string | undefined {
-  const explicit = header("x-guest-session")?.trim();
+function presentedToken(c: Context<AppEnv>): string | undefined {
+  const explicit = c.req.header("x-guest-session")?.trim();
   if (explicit) return explicit;
-  const authorization = header("authorization");
-  const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
+  const authorization = c.req.header("authorization");
+  const match = authorization ? BEARER.exec(authorization.trim()) : null;
   return match?.[1]?.trim() || undefined;
 }
 
@@ -18,16 +20,17 @@ function presentedToken(header: (name: string) => string | undefined): string | 
  */
 export function guestGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { guestSessions } = c.var.deps;
-    const access = await guestSessions.admit({
-      token: presentedToken((name) => c.req.header(name)),
-      ip: c.var.clientIp,
+    // `c.get`, not `c.var`: Hono's `c.var` copies every variable into a new object per access.
+    const access = await c.get("deps").guestSessions.admit({
+      token: presentedToken(c),
+      // Read only if a session is created or the degraded limiter answers (see requestContext).
+      ip: () => c.get("clientIp"),
       userAgent: c.req.header("user-agent"),
     });
     c.set("guest", access);
     // Set before the handler runs: Hono copies the whole Response for each header set after.
     const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
-    for (const [name, value] of Object.entries(limits)) c.header(name, value);
+    for (const name in limits) c.header(name, limits[name]);
     c.header("X-Guest-Session-Status", access.status);
     if (access.rejected) c.header("X-Guest-Session-Rejected", access.rejected);
     if (access.newSessionToken) c.header("X-Guest-Session", access.newSessionToken);

@@ -55,6 +55,10 @@ export function looksLikeGuestToken(token: string): boolean {
   return token.startsWith("guest_");
 }
 
+function addressOf(ip: string | (() => string)): string {
+  return typeof ip === "function" ? ip() : ip;
+}
+
 /** Redis slow or down (cache or limiter): the gate applies the degraded policy. */
 function isUnavailable(error: unknown): boolean {
   return error instanceof CacheUnavailableError || error instanceof RateLimiterUnavailableError;
@@ -100,7 +104,12 @@ export class GuestSessions {
    * Admits one request: an existing session (counted against its quota) or a new one (counted
    * against the IP's daily quota). Exhaustion is a 429, never a silent new session.
    */
-  async admit(input: { token?: string; ip: string; userAgent?: string }): Promise<GuestAccess> {
+  async admit(input: {
+    token?: string;
+    /** The client's address, or how to get it: admitting a known session never reads it. */
+    ip: string | (() => string);
+    userAgent?: string;
+  }): Promise<GuestAccess> {
     let rejected: GuestAccess["rejected"];
     try {
       if (input.token) {
@@ -122,10 +131,12 @@ export class GuestSessions {
         }
         rejected ??= "unknown-or-expired";
       }
-      return { ...(await this.create(input)), ...(rejected ? { rejected } : {}) };
+      const created = await this.create({ ip: addressOf(input.ip), userAgent: input.userAgent });
+      return { ...created, ...(rejected ? { rejected } : {}) };
     } catch (error) {
       if (!isUnavailable(error)) throw error;
-      const rateLimit = await this.deps.fallbackLimiter.limit(this.degradedRule, input.ip);
+      const ip = addressOf(input.ip);
+      const rateLimit = await this.deps.fallbackLimiter.limit(this.degradedRule, ip);
       if (!rateLimit.success) {
         throw tooManyRequests(
           "Too many requests from this address",

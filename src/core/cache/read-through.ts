@@ -33,9 +33,20 @@ export interface ReadThroughOptions {
 
 /**
  * Cache-first read. A cache that is down or slow never fails the read: the value is loaded from
- * the database (fail open), and the failure is logged.
+ * the database (fail open), and the failure is logged. A hit in the per-process tier is returned
+ * as it is, not as a promise: the warm path then awaits nothing here.
  */
-export async function readThrough(
+export function readThrough(
+  options: ReadThroughOptions,
+  key: CacheKey,
+  ttlSeconds: number,
+  load: () => Promise<unknown>,
+): CachedJson | Promise<CachedJson> {
+  return options.local?.get(key) ?? readShared(options, key, ttlSeconds, load);
+}
+
+/** The shared cache, then the database: what a miss in the per-process tier costs. */
+async function readShared(
   options: ReadThroughOptions,
   key: CacheKey,
   ttlSeconds: number,
@@ -43,8 +54,6 @@ export async function readThrough(
 ): Promise<CachedJson> {
   const { cache, local } = options;
   const localTtl = Math.min(ttlSeconds, options.localTtlSeconds ?? 60);
-  const near = local?.get(key);
-  if (near) return near;
   try {
     const hit = await cache.get<CachedJson>(key);
     if (hit) {

@@ -4,6 +4,7 @@ import type { AppEnv } from "../deps";
 
 /** Browsers and clients may reuse a reference-data response this long, then revalidate by ETag. */
 const CACHE_CONTROL = "private, max-age=300, must-revalidate";
+const CONTENT_TYPE = "application/json; charset=UTF-8";
 
 function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
@@ -12,24 +13,34 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === bare);
 }
 
+let isoAt = Number.NaN;
+let iso = "";
+
+/** `new Date().toISOString()`, built once per millisecond (many responses share one under load). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 /**
  * Answers with a cached body: 304 when `If-None-Match` matches, else the envelope with the
  * cached JSON spliced in as `data` (no re-serialisation on the hot path).
  */
 export function cachedJsonResponse(c: Context<AppEnv>, cached: CachedJson): Response {
-  const headers: Record<string, string> = { ETag: cached.etag, "Cache-Control": CACHE_CONTROL };
-  if (matches(c.req.header("if-none-match"), cached.etag)) {
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    return c.body(null, 304);
-  }
+  c.header("ETag", cached.etag);
+  c.header("Cache-Control", CACHE_CONTROL);
+  if (matches(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304);
   const metadata: Record<string, string> = {
-    timestamp: new Date().toISOString(),
-    request_id: c.var.requestId,
+    timestamp: isoNow(),
+    request_id: c.get("requestId"),
   };
-  const token = c.var.guest?.newSessionToken;
+  const token = c.get("guest")?.newSessionToken;
   if (token) metadata.new_session_token = token;
   const body = `{"success":true,"data":${cached.json},"message":null,"errors":null,"metadata":${JSON.stringify(metadata)}}`;
-  for (const [name, value] of Object.entries(headers)) c.header(name, value);
-  c.header("Content-Type", "application/json; charset=UTF-8");
+  c.header("Content-Type", CONTENT_TYPE);
   return c.body(body, 200);
 }

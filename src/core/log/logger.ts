@@ -17,23 +17,68 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
+const EMPTY: LogFields = Object.freeze({});
+
+/**
+ * Methods on the prototype, not closures per instance: the request middleware makes a child per
+ * request, which then costs one small object. A child's fields are merged with its parent's only
+ * when it first writes a line (most requests at `warn` never do).
+ */
+class JsonLogger implements Logger {
+  private merged: LogFields | undefined;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly sink: LogSink,
+    private readonly parentBase: LogFields,
+    private readonly own: LogFields | undefined,
+  ) {}
+
+  private base(): LogFields {
+    this.merged ??= this.own ? { ...this.parentBase, ...this.own } : this.parentBase;
+    return this.merged;
+  }
+
+  private write(level: LogLevel, message: string, fields?: LogFields): void {
+    if (order[level] < this.threshold) return;
+    const entry = {
+      time: new Date().toISOString(),
+      level,
+      msg: message,
+      ...this.base(),
+      ...fields,
+    };
+    this.sink(JSON.stringify(redact(entry)));
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    this.write("debug", message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.write("info", message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.write("warn", message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.write("error", message, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.threshold, this.sink, this.base(), fields);
+  }
+
+  enabled(level: LogLevel): boolean {
+    return order[level] >= this.threshold;
+  }
+}
+
 export function createLogger(
   options: { level: LogLevel; sink?: LogSink; base?: LogFields } = { level: "info" },
 ): Logger {
   const sink = options.sink ?? ((line: string) => console.log(line));
-  const threshold = order[options.level];
-  const base = options.base ?? {};
-  const write = (level: LogLevel, message: string, fields?: LogFields) => {
-    if (order[level] < threshold) return;
-    const entry = { time: new Date().toISOString(), level, msg: message, ...base, ...fields };
-    sink(JSON.stringify(redact(entry)));
-  };
-  return {
-    debug: (m, f) => write("debug", m, f),
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
-    child: (fields) => createLogger({ level: options.level, sink, base: { ...base, ...fields } }),
-    enabled: (level) => order[level] >= threshold,
-  };
+  return new JsonLogger(order[options.level], sink, EMPTY, options.base);
 }

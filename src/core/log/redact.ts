@@ -10,11 +10,27 @@ const SECRET_TEXT = [
   /Bearer\s+[A-Za-z0-9._~+/=-]+/gi,
   /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g,
 ];
+/** Every SECRET_TEXT match contains one of these: text without any is returned as it is. */
+const MAYBE_SECRET_TEXT = /guest_|bearer|eyJ/i;
 
 export function redactText(text: string): string {
+  if (!MAYBE_SECRET_TEXT.test(text)) return text;
   let result = text;
   for (const pattern of SECRET_TEXT) result = result.replace(pattern, REDACTED);
   return result;
+}
+
+/** Log field names are few and fixed in code: their verdict is remembered (bounded). */
+const secretKeyVerdicts = new Map<string, boolean>();
+
+function isSecretKey(key: string): boolean {
+  let secret = secretKeyVerdicts.get(key);
+  if (secret === undefined) {
+    // `session_id` and `request_id` identify, they do not authenticate: keep them readable.
+    secret = SECRET_KEY.test(key) && !/_id$/i.test(key);
+    if (secretKeyVerdicts.size < 1000) secretKeyVerdicts.set(key, secret);
+  }
+  return secret;
 }
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -30,21 +46,38 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) {
-      // `session_id` and `request_id` identify, they do not authenticate: keep them readable.
-      out[key] = SECRET_KEY.test(key) && !/_id$/i.test(key) ? REDACTED : redact(inner, depth + 1);
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      out[key] = isSecretKey(key) ? REDACTED : redact(record[key], depth + 1);
     }
     return out;
   }
   return value;
 }
 
+/**
+ * A query string that URLSearchParams would serialise unchanged: `name=value` pairs of
+ * characters the form encoding leaves as they are.
+ */
+const PLAIN_QUERY = /^\?[\w.*-]+=[\w.*-]*(?:&[\w.*-]+=[\w.*-]*)*$/;
+
 /** Query strings can carry secrets (`?token=`): mask values of secret-looking parameters. */
 export function redactUrlSearch(search: string): string {
   if (!search) return "";
+  if (PLAIN_QUERY.test(search)) {
+    // The common case, answered without re-encoding: what the general path below would return.
+    let plain = true;
+    for (const pair of search.slice(1).split("&")) {
+      if (isSecretKey(pair.slice(0, pair.indexOf("=")))) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return redactText(search);
+  }
   const params = new URLSearchParams(search);
   for (const key of [...params.keys()]) {
-    if (SECRET_KEY.test(key) && !/_id$/i.test(key)) params.set(key, REDACTED);
+    if (isSecretKey(key)) params.set(key, REDACTED);
   }
   return `?${redactText(params.toString())}`;
 }

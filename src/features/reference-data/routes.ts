@@ -1,12 +1,16 @@
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import type { Sql } from "postgres";
 import { guestGate } from "../../core/auth/guest-gate";
+import { LocalCache } from "../../core/cache/local-cache";
+import type { CachedJson } from "../../core/cache/read-through";
 import type { AppEnv } from "../../core/deps";
 import { cachedJsonResponse } from "../../core/http/cached-response";
 import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
 import { paginated } from "../../core/http/pagination";
-import { createRouter } from "../../core/http/router";
-import { referenceDataRepository } from "./repository";
+import { createRouter, type Router } from "../../core/http/router";
+import { validationHook } from "../../core/http/validation";
+import { type ReferenceDataRepository, referenceDataRepository } from "./repository";
 import {
   ContinentParam,
   CountryCode3Param,
@@ -75,12 +79,75 @@ function route<const P extends string, const Req extends RouteRequest = RouteReq
   });
 }
 
+/** One repository per database handle (per process on Bun, per request on Workers). */
+const repositories = new WeakMap<Sql, ReferenceDataRepository>();
+
 function ctxOf(c: Context<AppEnv>): ReferenceDataContext {
-  const { db, cache, localCache, logger } = c.var.deps;
-  return {
-    repository: referenceDataRepository(db),
-    cache: { cache, local: localCache, logger },
+  // `c.get`, not `c.var`: Hono's `c.var` copies every variable into a new object per access.
+  const { db, cache, localCache, logger } = c.get("deps");
+  let repository = repositories.get(db);
+  if (repository === undefined) {
+    repository = referenceDataRepository(db);
+    repositories.set(db, repository);
+  }
+  return { repository, cache: { cache, local: localCache, logger } };
+}
+
+/** Distinct query strings whose parsed query is remembered, per list route, and their length. */
+const PARSED_QUERIES_MAX = 1000;
+const PARSED_QUERY_MAX_LENGTH = 256;
+
+/**
+ * A list route, registered as `router.openapi` would (the same OpenAPI definition, the same 400
+ * for an invalid query, through the routers' validation hook), except that the query is parsed
+ * once per distinct query string instead of by a zod validator on every request: the parsed
+ * query is a pure function of that string. Each parsed query is frozen and shared by every
+ * request with that string, so the service can key its cache by the object.
+ */
+function listRoute<S extends z.ZodTypeAny>(
+  router: Router,
+  config: ReturnType<typeof route>,
+  schema: S,
+  load: (ctx: ReferenceDataContext, query: z.output<S>) => CachedJson | Promise<CachedJson>,
+) {
+  router.openAPIRegistry.registerPath({ ...config });
+  const parsed = new LocalCache<z.output<S>>({ maxEntries: PARSED_QUERIES_MAX });
+  const parse = async (c: Context<AppEnv>, raw: string) => {
+    // What Hono's query validator hands zod: one value per name, an array when repeated.
+    const value = Object.fromEntries(
+      Object.entries(c.req.queries()).map(([k, v]) => (v.length === 1 ? [k, v[0]] : [k, v])),
+    );
+    const result = await schema.safeParseAsync(value);
+    if (!result.success) {
+      // The hook answers every failed result (400 in the envelope).
+      return validationHook(
+        { success: false, error: result.error, target: "query" },
+        c,
+      ) as Response;
+    }
+    const query = Object.freeze(result.data) as z.output<S>;
+    if (raw.length <= PARSED_QUERY_MAX_LENGTH) parsed.set(raw, query, 3600);
+    return query;
   };
+  const respond = async (
+    c: Context<AppEnv>,
+    parsing: Promise<z.output<S> | Response>,
+  ): Promise<Response> => {
+    const query = await parsing;
+    if (query instanceof Response) return query;
+    return cachedJsonResponse(c, await load(ctxOf(c), query));
+  };
+  router.get(config.path, (c): Response | Promise<Response> => {
+    const url = c.req.url;
+    const at = url.indexOf("?");
+    const raw = at < 0 ? "" : url.slice(at + 1);
+    const query = parsed.get(raw);
+    if (query === undefined) return respond(c, parse(c, raw));
+    // Warm: a remembered query and a page in the per-process cache, answered without awaiting.
+    const cached = load(ctxOf(c), query);
+    if (cached instanceof Promise) return cached.then((page) => cachedJsonResponse(c, page));
+    return cachedJsonResponse(c, cached);
+  });
 }
 
 export function referenceDataRoutes() {
@@ -91,7 +158,8 @@ export function referenceDataRoutes() {
   for (const resource of ["/currencies", "/countries", "/languages"])
     router.use(`${resource}/*`, gate);
 
-  router.openapi(
+  listRoute(
+    router,
     route({
       path: "/currencies",
       operationId: "listCurrencies",
@@ -102,8 +170,8 @@ export function referenceDataRoutes() {
       request: { query: CurrencyListQuery },
       data: paginated(CurrencySchema),
     }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.listCurrencies(ctxOf(c), c.req.valid("query"))),
+    CurrencyListQuery,
+    referenceData.listCurrencies,
   );
   router.openapi(
     route({
@@ -129,7 +197,8 @@ export function referenceDataRoutes() {
       cachedJsonResponse(c, await referenceData.currency(ctxOf(c), c.req.valid("param").code)),
   );
 
-  router.openapi(
+  listRoute(
+    router,
     route({
       path: "/countries",
       operationId: "listCountries",
@@ -140,8 +209,8 @@ export function referenceDataRoutes() {
       request: { query: CountryListQuery },
       data: paginated(CountrySchema),
     }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.listCountries(ctxOf(c), c.req.valid("query"))),
+    CountryListQuery,
+    referenceData.listCountries,
   );
   router.openapi(
     route({
@@ -198,7 +267,8 @@ export function referenceDataRoutes() {
       cachedJsonResponse(c, await referenceData.country(ctxOf(c), c.req.valid("param").code)),
   );
 
-  router.openapi(
+  listRoute(
+    router,
     route({
       path: "/languages",
       operationId: "listLanguages",
@@ -209,8 +279,8 @@ export function referenceDataRoutes() {
       request: { query: LanguageListQuery },
       data: paginated(LanguageSchema),
     }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.listLanguages(ctxOf(c), c.req.valid("query"))),
+    LanguageListQuery,
+    referenceData.listLanguages,
   );
   router.openapi(
     route({

@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { sha256HexSync } from "../../core/auth/token-hash";
-import { keys } from "../../core/cache/keys";
+import { type CacheKey, keys } from "../../core/cache/keys";
 import {
   type CachedJson,
   type ReadThroughOptions,
@@ -48,6 +48,29 @@ function listKey(query: object): string {
   return sha256HexSync(canonical).slice(0, 32);
 }
 
+type ListKind = "currencies" | "countries" | "languages";
+
+/**
+ * The cache key of a list query, remembered per frozen query object: the routes hand the same
+ * frozen object for the same query string, so a warm request neither hashes nor builds the key.
+ * A query object that could still change is keyed afresh each time.
+ */
+const listKeys: Record<ListKind, WeakMap<object, CacheKey>> = {
+  currencies: new WeakMap(),
+  countries: new WeakMap(),
+  languages: new WeakMap(),
+};
+
+function listCacheKey(kind: ListKind, query: object): CacheKey {
+  if (!Object.isFrozen(query)) return keys.ref(kind, "list", listKey(query));
+  let key = listKeys[kind].get(query);
+  if (key === undefined) {
+    key = keys.ref(kind, "list", listKey(query));
+    listKeys[kind].set(query, key);
+  }
+  return key;
+}
+
 function pageOf<T extends z.ZodTypeAny>(
   schema: T,
   result: Page<object>,
@@ -79,8 +102,8 @@ async function item(
 }
 
 export const referenceData = {
-  async listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
-    const key = keys.ref("currencies", "list", listKey(q));
+  listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
+    const key = listCacheKey("currencies", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CurrencySchema, await ctx.repository.listCurrencies(q), q),
     );
@@ -100,8 +123,8 @@ export const referenceData = {
     );
   },
 
-  async listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
-    const key = keys.ref("countries", "list", listKey(q));
+  listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
+    const key = listCacheKey("countries", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CountrySchema, await ctx.repository.listCountries(q), q),
     );
@@ -136,8 +159,8 @@ export const referenceData = {
     );
   },
 
-  async listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
-    const key = keys.ref("languages", "list", listKey(q));
+  listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
+    const key = listCacheKey("languages", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(LanguageSchema, await ctx.repository.listLanguages(q), q),
     );
