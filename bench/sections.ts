@@ -180,7 +180,7 @@ function composedVariant(layers: number): () => Promise<Variant> {
       const minimal: MiddlewareHandler<AppEnv> = async (c, next) => {
         c.set("requestId", "00000000-0000-0000-0000-000000000000");
         c.set("deps", deps);
-        c.set("clientIp", "127.0.0.1");
+        c.set("clientIp", () => "127.0.0.1");
         c.set("log", quiet);
         await next();
       };

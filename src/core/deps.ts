@@ -38,7 +38,8 @@ export type AppEnv = {
     requestId: string;
     deps: Deps;
     log: Logger;
-    clientIp: ClientIp;
+    /** The client's address, resolved on first call (see request-context). */
+    clientIp: () => ClientIp;
     /** Set by the guest gate on reference-data routes. */
     guest: GuestAccess;
     /** Set by `authorize` on protected routes. */

@@ -126,7 +126,7 @@ export async function enforceApiRateLimits(
 ): Promise<void> {
   const { db, cache, rateLimiter } = c.var.deps;
   const limits = await loadApiRateLimits(db, cache);
-  const subject = { ...who, ip: c.var.clientIp };
+  const subject = { ...who, ip: c.var.clientIp() };
   let tightest: { rule: RateLimitRule; result: RateLimitResult } | undefined;
   for (const limit of limits) {
     const identifier = identifierFor(limit, subject);

@@ -24,7 +24,7 @@ export function guestGate(): MiddlewareHandler<AppEnv> {
     const access = await c.get("deps").guestSessions.admit({
       token: presentedToken(c),
       // Read only if a session is created or the degraded limiter answers (see requestContext).
-      ip: () => c.get("clientIp"),
+      ip: c.var.clientIp,
       userAgent: c.req.header("user-agent"),
     });
     c.set("guest", access);

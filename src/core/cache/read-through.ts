@@ -33,20 +33,9 @@ export interface ReadThroughOptions {
 
 /**
  * Cache-first read. A cache that is down or slow never fails the read: the value is loaded from
- * the database (fail open), and the failure is logged. A hit in the per-process tier is returned
- * as it is, not as a promise: the warm path then awaits nothing here.
+ * the database (fail open), and the failure is logged.
  */
-export function readThrough(
-  options: ReadThroughOptions,
-  key: CacheKey,
-  ttlSeconds: number,
-  load: () => Promise<unknown>,
-): CachedJson | Promise<CachedJson> {
-  return options.local?.get(key) ?? readShared(options, key, ttlSeconds, load);
-}
-
-/** The shared cache, then the database: what a miss in the per-process tier costs. */
-async function readShared(
+export async function readThrough(
   options: ReadThroughOptions,
   key: CacheKey,
   ttlSeconds: number,
@@ -54,6 +43,8 @@ async function readShared(
 ): Promise<CachedJson> {
   const { cache, local } = options;
   const localTtl = Math.min(ttlSeconds, options.localTtlSeconds ?? 60);
+  const near = local?.get(key);
+  if (near) return near;
   try {
     const hit = await cache.get<CachedJson>(key);
     if (hit) {

@@ -29,7 +29,7 @@ const COOKIE_PATH = "/api/v1/auth";
 function ctxOf(c: Context<AppEnv>): AuthContext {
   const { db, cache, identity, rateLimiter } = c.var.deps;
   if (!identity) throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
-  return { db, cache, identity, rateLimiter, log: c.var.log, clientIp: c.var.clientIp };
+  return { db, cache, identity, rateLimiter, log: c.var.log, clientIp: c.var.clientIp() };
 }
 
 function body<T>(schema: T) {

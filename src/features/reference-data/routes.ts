@@ -108,7 +108,7 @@ function listRoute<S extends z.ZodTypeAny>(
   router: Router,
   config: ReturnType<typeof route>,
   schema: S,
-  load: (ctx: ReferenceDataContext, query: z.output<S>) => CachedJson | Promise<CachedJson>,
+  load: (ctx: ReferenceDataContext, query: z.output<S>) => Promise<CachedJson>,
 ) {
   router.openAPIRegistry.registerPath({ ...config });
   const parsed = new LocalCache<z.output<S>>({ maxEntries: PARSED_QUERIES_MAX });
@@ -129,24 +129,13 @@ function listRoute<S extends z.ZodTypeAny>(
     if (raw.length <= PARSED_QUERY_MAX_LENGTH) parsed.set(raw, query, 3600);
     return query;
   };
-  const respond = async (
-    c: Context<AppEnv>,
-    parsing: Promise<z.output<S> | Response>,
-  ): Promise<Response> => {
-    const query = await parsing;
-    if (query instanceof Response) return query;
-    return cachedJsonResponse(c, await load(ctxOf(c), query));
-  };
-  router.get(config.path, (c): Response | Promise<Response> => {
+  router.get(config.path, async (c) => {
     const url = c.req.url;
     const at = url.indexOf("?");
     const raw = at < 0 ? "" : url.slice(at + 1);
-    const query = parsed.get(raw);
-    if (query === undefined) return respond(c, parse(c, raw));
-    // Warm: a remembered query and a page in the per-process cache, answered without awaiting.
-    const cached = load(ctxOf(c), query);
-    if (cached instanceof Promise) return cached.then((page) => cachedJsonResponse(c, page));
-    return cachedJsonResponse(c, cached);
+    const query = parsed.get(raw) ?? (await parse(c, raw));
+    if (query instanceof Response) return query;
+    return cachedJsonResponse(c, await load(ctxOf(c), query));
   });
 }
 

@@ -102,7 +102,7 @@ async function item(
 }
 
 export const referenceData = {
-  listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
+  async listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
     const key = listCacheKey("currencies", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CurrencySchema, await ctx.repository.listCurrencies(q), q),
@@ -123,7 +123,7 @@ export const referenceData = {
     );
   },
 
-  listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
+  async listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
     const key = listCacheKey("countries", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(CountrySchema, await ctx.repository.listCountries(q), q),
@@ -159,7 +159,7 @@ export const referenceData = {
     );
   },
 
-  listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
+  async listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
     const key = listCacheKey("languages", q);
     return readThrough(ctx.cache, key, TTL.filteredList, async () =>
       pageOf(LanguageSchema, await ctx.repository.listLanguages(q), q),

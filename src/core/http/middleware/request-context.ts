@@ -5,44 +5,17 @@ import { clientIpOf, type SocketAddress } from "../client-ip";
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-type VarGetter = (this: Context<AppEnv>) => AppEnv["Variables"];
-let honoVarGetter: VarGetter | undefined;
-
 /**
- * Makes `clientIp` a variable resolved on first read (`c.get`, `c.var`), then kept. On Bun the
- * peer address is a `getpeername` system call per request (≈4 µs under load), and most requests
- * never read it: a warm guest read at `warn` does not. The value is the one an eager read at the
- * start of the request would have given.
+ * The client address, resolved on first use and then kept. On Bun the peer address is a
+ * `getpeername` system call per request (about 4 µs under load), and most requests never need
+ * it: a warm guest read at `warn` does not.
  */
-function deferClientIp(c: Context<AppEnv>, resolve: () => string): () => string {
-  let ip: string | undefined;
-  const ensure = (): string => {
-    if (ip === undefined) {
-      ip = resolve();
-      c.set("clientIp", ip);
-    }
-    return ip;
+function lazy(resolve: () => string): () => string {
+  let value: string | undefined;
+  return () => {
+    value ??= resolve();
+    return value;
   };
-  const get = c.get;
-  c.get = ((key: keyof AppEnv["Variables"]) => {
-    if (key === "clientIp") return ensure();
-    return get(key);
-  }) as typeof c.get;
-  // Hono's `c.var` reads its variable map directly, so it gets the same treatment.
-  honoVarGetter ??= Object.getOwnPropertyDescriptor(Object.getPrototypeOf(c), "var")?.get as
-    | VarGetter
-    | undefined;
-  const varGetter = honoVarGetter;
-  if (varGetter) {
-    Object.defineProperty(c, "var", {
-      configurable: true,
-      get() {
-        ensure();
-        return varGetter.call(c);
-      },
-    });
-  } else ensure();
-  return ensure;
 }
 
 /**
@@ -60,9 +33,8 @@ export function requestContext(options: {
     const requestId =
       incoming !== undefined && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     const deps = typeof depsOption === "function" ? depsOption(c) : depsOption;
-    const clientIp = deferClientIp(c, () =>
-      clientIpOf(c, socketAddress, deps.config.trustedProxyCount),
-    );
+    const clientIp = lazy(() => clientIpOf(c, socketAddress, deps.config.trustedProxyCount));
+    c.set("clientIp", clientIp);
     // A child logger is one small object; its fields are merged only if it writes a line.
     const log = deps.logger.child({ request_id: requestId });
     c.set("requestId", requestId);
