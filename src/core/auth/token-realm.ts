@@ -1,18 +1,14 @@
+import { isValidRealmName } from "../../integrations/keycloak/realm-name";
 import { TokenVerificationError } from "./token-errors";
 
 /**
- * Realm names go into URLs (issuer, JWKS, introspection) and cache keys. They come from our
- * database, but a bad row must not turn into a path traversal (`..`, `a/b`, `%2F`) towards
- * another Keycloak endpoint, so only this conservative alphabet is accepted.
+ * Realm names go into URLs (issuer, JWKS, introspection) and cache keys: one rule for the whole
+ * project, kept beside the Keycloak client that builds the other URLs.
  */
-const REALM = /^[A-Za-z0-9._-]{1,64}$/;
-
-export function isValidRealmName(realm: string): boolean {
-  return REALM.test(realm) && realm !== "." && realm !== "..";
-}
+export { isValidRealmName } from "../../integrations/keycloak/realm-name";
 
 export function assertValidRealm(realm: string): void {
-  if (typeof realm !== "string" || !isValidRealmName(realm)) {
+  if (!isValidRealmName(realm)) {
     throw new TokenVerificationError("invalid_realm", "realm name rejected");
   }
 }
