@@ -4,6 +4,7 @@ import type { GuestAccess, GuestSessions } from "./auth/guest-sessions";
 import type { Identity } from "./auth/identity";
 import type { PlatformPrincipal } from "./auth/principal";
 import type { RateLimiter } from "./auth/rate-limiter";
+import type { BearerRefusal } from "./auth/reader-gate";
 import type { VerifiedToken } from "./auth/token-verifier";
 import type { LocalCache } from "./cache/local-cache";
 import type { Cache } from "./cache/port";
@@ -42,7 +43,12 @@ export type AppEnv = {
     clientIp: () => ClientIp;
     /** Set by the guest gate on reference-data routes. */
     guest: GuestAccess;
-    /** Set by `authorize` on protected routes. */
+    /**
+     * Why the reader gate did not accept a bearer as a platform access token on a public route
+     * (the request then continues as a guest).
+     */
+    bearerRefused: BearerRefusal;
+    /** Set by `authorize` on protected routes, and by the reader gate for signed-in readers. */
     principal: PlatformPrincipal;
     token: VerifiedToken;
   };

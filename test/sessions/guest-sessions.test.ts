@@ -91,9 +91,9 @@ describe("presenting a session", () => {
     ["an unknown id", () => `guest_${"0".repeat(32)}:${"A".repeat(43)}`, "unknown-or-expired"],
     ["a malformed guest token", () => "guest_nothex:short", "unknown-or-expired"],
     [
-      "a bearer that is not a guest token",
+      "a bearer that is neither a guest token nor a valid access token",
       () => "eyJhbGciOiJSUzI1NiJ9.e30.sig",
-      "not-a-guest-token",
+      "invalid-access-token",
     ],
   ])("treats %s as no token: a new session, and says why", async (_, make, reason) => {
     const { token } = await newSession();

@@ -1,10 +1,15 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../deps";
 import { ApiError } from "../http/errors";
 import { enforceApiRateLimits } from "./api-rate-limits";
 import { IntrospectionUnavailableError } from "./introspection";
-import { loadPrincipal } from "./principal";
-import { TokenVerificationError, tokenFailureResponse, unauthorized } from "./token-verifier";
+import { loadPrincipal, type PlatformPrincipal } from "./principal";
+import {
+  TokenVerificationError,
+  tokenFailureResponse,
+  unauthorized,
+  type VerifiedToken,
+} from "./token-verifier";
 
 /** What a protected route declares: enforced here, documented as `x-permission`. */
 export interface PermissionRequirement {
@@ -22,63 +27,88 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** A signed-in platform user, as established by {@link authenticatePlatformUser}. */
+export interface PlatformSignIn {
+  principal: PlatformPrincipal;
+  claims: VerifiedToken;
+}
+
 /**
- * Authenticates the bearer token (never falling back to guest access), loads the platform user
- * and checks the declared permission. 401 for anything wrong with the token, 403 for a valid
- * token whose user may not do this, 503 when the identity provider cannot be reached.
+ * Verifies a bearer token of the admin realm (introspecting it when asked) and loads its active
+ * platform user. Throws the API error to answer: 401 for anything wrong with the token, 403 for
+ * a valid token of no (or a deactivated) platform user, 503 when the identity provider cannot be
+ * reached.
+ */
+export async function authenticatePlatformUser(
+  c: Context<AppEnv>,
+  token: string,
+  options: { introspect: boolean },
+): Promise<PlatformSignIn> {
+  const { identity, db, cache } = c.var.deps;
+  if (!identity) {
+    throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
+  }
+  let claims: VerifiedToken;
+  try {
+    claims = await identity.verifier.verify(token, {
+      realm: identity.adminRealm,
+      audience: identity.audience,
+    });
+  } catch (error) {
+    if (error instanceof TokenVerificationError) {
+      c.var.log.info("token refused", { reason: error.reason });
+      throw tokenFailureResponse(error);
+    }
+    throw error;
+  }
+
+  if (options.introspect) {
+    try {
+      const result = await identity.introspector.check(token, {
+        realm: claims.realm,
+        exp: claims.exp,
+      });
+      if (!result.active) throw unauthorized("expired");
+    } catch (error) {
+      if (error instanceof IntrospectionUnavailableError) {
+        throw new ApiError("SERVICE_UNAVAILABLE", "The identity provider cannot be reached", {
+          headers: { "Retry-After": "30" },
+        });
+      }
+      throw error;
+    }
+  }
+
+  const principal = await loadPrincipal(db, cache, claims.sub);
+  if (!principal) {
+    throw new ApiError(
+      "FORBIDDEN",
+      "This account is not a platform user; sign in through /api/v1/auth/login first",
+    );
+  }
+  if (!principal.is_active) throw new ApiError("FORBIDDEN", "This account is deactivated");
+  return { principal, claims };
+}
+
+/**
+ * Authenticates the bearer token (never falling back to guest access), loads the platform user,
+ * applies the API rate limits and checks the declared permission.
  */
 export function authorize(requirement: PermissionRequirement): MiddlewareHandler<AppEnv> {
   const introspect = Boolean(requirement.dangerous || requirement.introspect);
   return async (c, next) => {
-    const { identity, db, cache } = c.var.deps;
-    if (!identity) {
-      throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
-    }
     const token = bearerToken(c.req.header("authorization"));
-    if (!token) throw unauthorized();
-
-    let claims: Awaited<ReturnType<typeof identity.verifier.verify>>;
-    try {
-      claims = await identity.verifier.verify(token, {
-        realm: identity.adminRealm,
-        audience: identity.audience,
-      });
-    } catch (error) {
-      if (error instanceof TokenVerificationError) {
-        c.var.log.info("token refused", { reason: error.reason });
-        throw tokenFailureResponse(error);
+    if (!token) {
+      if (!c.var.deps.identity) {
+        throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
       }
-      throw error;
+      throw unauthorized();
     }
-
-    if (introspect) {
-      try {
-        const result = await identity.introspector.check(token, {
-          realm: claims.realm,
-          exp: claims.exp,
-        });
-        if (!result.active) throw unauthorized("expired");
-      } catch (error) {
-        if (error instanceof IntrospectionUnavailableError) {
-          throw new ApiError("SERVICE_UNAVAILABLE", "The identity provider cannot be reached", {
-            headers: { "Retry-After": "30" },
-          });
-        }
-        throw error;
-      }
-    }
-
-    const principal = await loadPrincipal(db, cache, claims.sub);
-    if (!principal) {
-      throw new ApiError(
-        "FORBIDDEN",
-        "This account is not a platform user; sign in through /api/v1/auth/login first",
-      );
-    }
-    if (!principal.is_active) throw new ApiError("FORBIDDEN", "This account is deactivated");
+    const { principal, claims } = await authenticatePlatformUser(c, token, { introspect });
     const tenantId = c.req.param("tenant_id");
     await enforceApiRateLimits(c, { userId: principal.id, ...(tenantId ? { tenantId } : {}) });
-    if (requirement.code && !(await identity.permissions.has(db, principal, requirement.code))) {
+    const { identity, db } = c.var.deps;
+    if (requirement.code && !(await identity?.permissions.has(db, principal, requirement.code))) {
       throw new ApiError("FORBIDDEN", `Missing permission ${requirement.code}`);
     }
     c.set("principal", principal);

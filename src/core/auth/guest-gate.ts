@@ -32,7 +32,9 @@ export function guestGate(): MiddlewareHandler<AppEnv> {
     const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
     for (const name in limits) c.header(name, limits[name]);
     c.header("X-Guest-Session-Status", access.status);
-    if (access.rejected) c.header("X-Guest-Session-Rejected", access.rejected);
+    // The reader gate's reason is the more precise one when it refused a platform access token.
+    const rejected = c.get("bearerRefused") ?? access.rejected;
+    if (rejected) c.header("X-Guest-Session-Rejected", rejected);
     if (access.newSessionToken) c.header("X-Guest-Session", access.newSessionToken);
     await next();
     if (access.newSessionToken) {

@@ -1,7 +1,7 @@
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Sql } from "postgres";
-import { guestGate } from "../../core/auth/guest-gate";
+import { readerGate } from "../../core/auth/reader-gate";
 import { LocalCache } from "../../core/cache/local-cache";
 import type { CachedJson } from "../../core/cache/read-through";
 import type { AppEnv } from "../../core/deps";
@@ -142,7 +142,7 @@ function listRoute<S extends z.ZodTypeAny>(
 export function referenceDataRoutes() {
   const router = createRouter();
   // Scoped to this router's own paths: it is mounted beside others under /api/v1.
-  const gate = guestGate();
+  const gate = readerGate();
   // Hono's `/x/*` also matches `/x` itself: one registration per resource, or the gate runs twice.
   for (const resource of ["/currencies", "/countries", "/languages"])
     router.use(`${resource}/*`, gate);
