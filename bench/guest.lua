@@ -4,6 +4,11 @@ local token = os.getenv("GUEST_TOKEN")
 if token ~= nil and token ~= "" then
   wrk.headers["X-Guest-Session"] = token
 end
+-- The signed-in target sends a platform access token instead.
+local bearer = os.getenv("BEARER_TOKEN")
+if bearer ~= nil and bearer ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. bearer
+end
 wrk.headers["Accept"] = "application/json"
 
 function done(summary, latency, requests)

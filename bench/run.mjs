@@ -85,7 +85,7 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 
 // Every child is wrapped in coreutils `timeout` with this budget, so nothing outlives the bench
 // even if this process is SIGKILLed. Generous: embedded PGlite start-up alone can take a minute.
-const TARGET_COUNT = 4;
+const TARGET_COUNT = 5;
 const LOAD_SECONDS =
   TARGET_COUNT * (opts.warmup + opts.rounds * opts.duration) +
   (opts.profile ? 20 : 0) +
@@ -312,9 +312,13 @@ async function waitForHttp(name, entry, url, timeoutMs) {
   );
 }
 
-async function get(url, token) {
+async function get(url, token, bearer) {
   const response = await fetch(url, {
-    headers: { accept: "application/json", ...(token ? { "x-guest-session": token } : {}) },
+    headers: {
+      accept: "application/json",
+      ...(token ? { "x-guest-session": token } : {}),
+      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+    },
     signal: AbortSignal.timeout(10_000),
   });
   const body = await response.text();
@@ -428,7 +432,11 @@ async function runWrk(target, seconds) {
     ],
     {
       cpu: GENERATOR_CPU,
-      env: { ...process.env, GUEST_TOKEN: target.token ?? "" },
+      env: {
+        ...process.env,
+        GUEST_TOKEN: target.bearer ? "" : (target.token ?? ""),
+        BEARER_TOKEN: target.bearer ?? "",
+      },
       logFile,
       budget: seconds + 30,
     },
@@ -490,7 +498,11 @@ async function measureRound(target) {
   };
   if (round.errors > 0) {
     // What a request gets right after the round: shows e.g. a 429 from the degraded limiter.
-    const probe = await get(`${target.url}${PATH_UNDER_TEST}`, target.token).catch(() => null);
+    const probe = await get(
+      `${target.url}${PATH_UNDER_TEST}`,
+      target.bearer ? undefined : target.token,
+      target.bearer,
+    ).catch(() => null);
     round.probe = probe
       ? `${probe.status} ${probe.response.headers.get("x-guest-session-status") ?? ""}`.trim()
       : "no answer";
@@ -607,6 +619,68 @@ async function startApp(name, database, extra = {}, bunArgs = []) {
   target.sample = session.warm;
   target.startRetries = session.retries;
   return target;
+}
+
+/**
+ * The local identity provider in its own process (bench/identity-provider.ts, on the generator's
+ * core: it only serves the JWKS once and the sign-in), for the signed-in target.
+ */
+async function startIdentityProvider() {
+  const logFile = join(tmp, "idp.log");
+  const entry = start("idp", BUN, [join(BENCH_DIR, "identity-provider.ts")], {
+    cpu: GENERATOR_CPU,
+    logFile,
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (entry.exited) throw new Error(`identity provider exited (${entry.code}); see ${logFile}`);
+    const line = readFileSync(logFile, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("IDP "));
+    if (line) return JSON.parse(line.slice(4));
+    await sleep(100);
+  }
+  throw new Error(`identity provider did not start within 60s; see ${logFile}`);
+}
+
+/**
+ * The same app, configured with a Keycloak URL (the bench's identity provider), read by the
+ * superadmin with an access token: the signed-in path (token verification from the verified-token
+ * cache, cached platform user, per-user and per-address API rate limits). Needs PostgreSQL: the
+ * seeded API limits (60 requests a minute per user) are raised in the bench's database first.
+ */
+async function startSignedInApp(database, idp) {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  const target = await startApp("app-auth", database, {
+    KEYCLOAK_URL: idp.url,
+    KEYCLOAK_CLIENT_SECRET: idp.clientSecret,
+  });
+  try {
+    await sql`update admin.api_rate_limits set requests_per_window = 1000000000`;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+  const login = await fetch(`${target.url}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "superadmin", password: "NeoAdmin-local-2026" }),
+  });
+  const body = await login.json();
+  if (login.status !== 200) throw new Error(`sign-in failed: ${login.status} ${body.message}`);
+  target.bearer = body.data.access_token;
+  await assertSignedIn(target);
+  return target;
+}
+
+/** The signed-in target must be read as the user, or its numbers would be a guest's. */
+async function assertSignedIn(target) {
+  const probe = await get(`${target.url}${PATH_UNDER_TEST}`, undefined, target.bearer);
+  const reader = probe.response.headers.get("x-reader-type");
+  if (probe.status !== 200 || reader !== "user") {
+    throw new Error(`app-auth: expected a signed-in read, got ${probe.status} reader=${reader}`);
+  }
+  target.sample = probe;
 }
 
 async function startUpstash() {
@@ -833,6 +907,14 @@ async function main() {
   log("starting app-info (memory cache, LOG_LEVEL=info)");
   const appInfo = await startApp("app-info", database, { LOG_LEVEL: "info" });
 
+  let appAuth;
+  if (database.url) {
+    log("starting app-auth (memory cache, signed in through the bench's identity provider)");
+    appAuth = await startSignedInApp(database, await startIdentityProvider());
+  } else {
+    log("no PostgreSQL: skipping the signed-in target (its API limits are raised with SQL)");
+  }
+
   log("starting Upstash mode: Redis → Upstash REST proxy → counting forwarder → app-upstash");
   const upstash = await startUpstash();
   const appUpstash = await startApp("app-upstash", database, {
@@ -860,7 +942,7 @@ async function main() {
   };
   const loadBefore = loadAverage();
 
-  const targets = [bare, app, appInfo, appUpstash];
+  const targets = [bare, app, appInfo, appUpstash, ...(appAuth ? [appAuth] : [])];
   for (const target of targets) {
     log(`warm-up ${target.name} (${opts.warmup}s)`);
     await runWrk(target, opts.warmup);
@@ -878,6 +960,8 @@ async function main() {
     }
   }
   const loadAfter = loadAverage();
+  // Still signed in after the rounds (a token that expired mid-run would have measured a guest).
+  if (appAuth) await assertSignedIn(appAuth);
   const linesPerRequest = (name) =>
     results[name].reduce((n, r) => n + r.logLines, 0) /
     results[name].reduce((n, r) => n + r.requests, 0);
@@ -936,6 +1020,7 @@ async function main() {
     app: "app, memory cache, LOG_LEVEL=warn",
     "app-info": "app, memory cache, LOG_LEVEL=info",
     "app-upstash": "app, Upstash (proxy → Redis), warn",
+    "app-auth": "app, signed-in user (bearer), memory, warn",
   };
   const mainTable = table(
     [
@@ -1000,6 +1085,13 @@ async function main() {
     `- Server CPU per request: app ${fmt(summary.app.cpuUs, 1)} µs vs bare ${fmt(summary.bare.cpuUs, 1)} µs ` +
       `(×${fmt(summary.app.cpuUs / summary.bare.cpuUs, 2)}); the app spends ${fmt(summary.app.cpuUs - summary.bare.cpuUs, 1)} µs/req above the ceiling. ` +
       `CPU-bound estimate of app/bare (bare µs ÷ app µs: the ratio if each server saturated its core): **${pct(cpuRatio)}** — ${cpuRatio >= 0.6 ? "also ≥" : "also <"} 60 %.`,
+    ...(appAuth
+      ? [
+          `- Signed-in read (same GET with a platform access token: cached token verification, cached user, per-user and per-address API limits): ` +
+            `${fmt(summary["app-auth"].rps)} req/s, ${fmt(summary["app-auth"].cpuUs, 1)} µs CPU/req, p99 ${fmt(summary["app-auth"].p99, 2)} ms — ` +
+            `${pct(summary["app-auth"].rps / summary.app.rps)} of the guest path's throughput, ${pct(summary["app-auth"].rps / summary.bare.rps)} of bare.`,
+        ]
+      : []),
     `- Quota units consumed per warm request (RateLimit-Remaining over 100 requests): app ${fmt(quota.app, 2)}, ` +
       `app-upstash ${fmt(quota["app-upstash"], 2)}${quota.app > 1 || quota["app-upstash"] > 1 ? " — MORE THAN 1: each request is counted more than once" : ""}.`,
     `- Logging cost (LOG_LEVEL=info vs warn, median of per-round differences): ${fmt(logCostUs, 1)} µs CPU/req, throughput ${pct(logCostRps)} ` +

@@ -32,11 +32,20 @@ export interface LocalIdentity {
  */
 export async function createLocalIdentity(
   config: Config,
-  options: { baseUrl: string; keyCache?: SigningKeyCache; now?: () => number },
+  options: {
+    baseUrl: string;
+    keyCache?: SigningKeyCache;
+    now?: () => number;
+    /** The benchmark's long-lived tokens; Keycloak's default (300 s) otherwise. */
+    accessTokenLifespanSeconds?: number;
+  },
 ): Promise<LocalIdentity> {
   const idp = await createLocalIdentityProvider({
     issuerBaseUrl: options.baseUrl,
     environment: config.environment,
+    ...(options.accessTokenLifespanSeconds
+      ? { accessTokenLifespanSeconds: options.accessTokenLifespanSeconds }
+      : {}),
     ...(options.keyCache ? { keyCache: options.keyCache } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
