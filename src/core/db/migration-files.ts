@@ -24,7 +24,7 @@ async function sqlFiles(
 }
 
 /** Seed folders of the admin database, in the order they are applied. */
-const ADMIN_SEED_FOLDERS = ["reference", "identity"];
+const ADMIN_SEED_FOLDERS = ["reference", "identity", "billing"];
 
 /**
  * Files for a database role, in order: the shared `common` migrations (platform_common), the
