@@ -595,7 +595,11 @@ function appEnv(extra) {
     HOST,
     ENVIRONMENT: APP_ENVIRONMENT,
     ...(APP_ENVIRONMENT === "production"
-      ? { KEYCLOAK_URL: "http://127.0.0.1:9", KEYCLOAK_CLIENT_SECRET: "bench-unused" }
+      ? {
+          KEYCLOAK_URL: "http://127.0.0.1:9",
+          KEYCLOAK_CLIENT_SECRET: "bench-unused",
+          APP_ENCRYPTION_KEY: `bench:${randomBytes(32).toString("base64")}`,
+        }
       : {}),
     LOG_LEVEL: "warn",
     GUEST_SESSION_REQUEST_LIMIT: "10000000",

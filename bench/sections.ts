@@ -46,6 +46,9 @@ const env = {
   // Production requires a Keycloak URL; the guest path never calls it (nothing listens there).
   KEYCLOAK_URL: process.env.KEYCLOAK_URL || "http://127.0.0.1:9",
   KEYCLOAK_CLIENT_SECRET: process.env.KEYCLOAK_CLIENT_SECRET || "bench-unused",
+  APP_ENCRYPTION_KEY:
+    process.env.APP_ENCRYPTION_KEY ||
+    `bench:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`,
   LOG_LEVEL: "warn",
   GUEST_SESSION_REQUEST_LIMIT: "10000000",
   GUEST_IP_DAILY_SESSION_LIMIT: "10000000",

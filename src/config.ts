@@ -33,6 +33,42 @@ const realmName = z
 export const environments = ["development", "test", "staging", "production"] as const;
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 
+/**
+ * `APP_ENCRYPTION_KEY`: one or more `<key id>:<base64 key>` entries separated by commas; the first
+ * encrypts, all decrypt (so a key can be rotated without re-encrypting first). Keys are 32 bytes
+ * (AES-256-GCM); ids are short names stored beside each ciphertext.
+ */
+const encryptionKeyRing = z.string().transform((value, ctx) => {
+  const entries = value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const keys: { id: string; key: string }[] = [];
+  for (const entry of entries) {
+    const at = entry.indexOf(":");
+    const id = entry.slice(0, at);
+    const key = entry.slice(at + 1);
+    let bytes = 0;
+    try {
+      bytes = at > 0 ? atob(key).length : 0;
+    } catch {}
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(id) || bytes !== 32 || keys.some((k) => k.id === id)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected comma-separated <key id>:<base64 of 32 random bytes> entries with distinct ids of 1-16 letters, digits, - or _",
+      });
+      return z.NEVER;
+    }
+    keys.push({ id, key });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: "custom", message: "expected at least one <key id>:<base64 key>" });
+    return z.NEVER;
+  }
+  return keys;
+});
+
 const schema = z
   .object({
     PORT: int(1, 65535).default(8001),
@@ -79,6 +115,8 @@ const schema = z
     JWT_AUDIENCE: z.string().min(1).max(255).default("admin-api"),
     JWT_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
     LOCAL_IDP_PORT: int(0, 65535).default(8081),
+    APP_ENCRYPTION_KEY: encryptionKeyRing.optional(),
+    ALLOW_PRIVATE_DATABASE_HOSTS: boolean.optional(),
   })
   .superRefine((value, ctx) => {
     if (value.ENVIRONMENT === "production" && !value.KEYCLOAK_URL) {
@@ -86,6 +124,14 @@ const schema = z
         code: "custom",
         path: ["KEYCLOAK_URL"],
         message: "expected a Keycloak URL: production never runs the local identity provider",
+      });
+    }
+    if (value.ENVIRONMENT === "production" && !value.APP_ENCRYPTION_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APP_ENCRYPTION_KEY"],
+        message:
+          "expected an encryption key ring (<key id>:<base64 of 32 bytes>): production never generates one",
       });
     }
     if (value.KEYCLOAK_URL && !value.KEYCLOAK_CLIENT_SECRET) {
@@ -132,6 +178,15 @@ const schema = z
       clockSkewSeconds: env.JWT_CLOCK_SKEW_SECONDS,
       localPort: env.LOCAL_IDP_PORT,
     },
+    /** Unset: generated and kept under DATA_DIR (development and test only). */
+    encryptionKeys: env.APP_ENCRYPTION_KEY,
+    /**
+     * Database connections may point at loopback or private addresses: on by default in
+     * development and test (the embedded regions are local), off elsewhere.
+     */
+    allowPrivateDatabaseHosts:
+      env.ALLOW_PRIVATE_DATABASE_HOSTS ??
+      (env.ENVIRONMENT === "development" || env.ENVIRONMENT === "test"),
     guest: {
       requestLimit: env.GUEST_SESSION_REQUEST_LIMIT,
       ttlSeconds: env.GUEST_SESSION_TTL_SECONDS,
@@ -163,7 +218,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
       const name = issue.path.join(".") || "environment";
       const given = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
       const shown =
-        given === undefined || /TOKEN|SECRET|PASSWORD|URL/.test(name)
+        given === undefined || /TOKEN|SECRET|PASSWORD|KEY|URL/.test(name)
           ? ""
           : ` (got ${JSON.stringify(given)})`;
       return `${name}: ${issue.message}${shown}`;

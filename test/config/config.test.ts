@@ -21,6 +21,7 @@ describe("configuration", () => {
     ENVIRONMENT: "production",
     KEYCLOAK_URL: "https://id.example.com/",
     KEYCLOAK_CLIENT_SECRET: "s3cret",
+    APP_ENCRYPTION_KEY: `k1:${btoa("k".repeat(32))}`,
   };
 
   it("turns docs off by default in production only", () => {
@@ -60,6 +61,31 @@ describe("configuration", () => {
     });
   });
 
+  it("reads the encryption key ring (first key seals) and the private-host switch", () => {
+    const ring = `k2:${btoa("2".repeat(32))}, k1:${btoa("1".repeat(32))}`;
+    expect(loadConfig({ APP_ENCRYPTION_KEY: ring }).encryptionKeys).toEqual([
+      { id: "k2", key: btoa("2".repeat(32)) },
+      { id: "k1", key: btoa("1".repeat(32)) },
+    ]);
+    expect(loadConfig({}).encryptionKeys).toBeUndefined();
+    expect(loadConfig({}).allowPrivateDatabaseHosts).toBe(true);
+    expect(loadConfig(production).allowPrivateDatabaseHosts).toBe(false);
+    expect(loadConfig({ ENVIRONMENT: "staging" }).allowPrivateDatabaseHosts).toBe(false);
+    expect(
+      loadConfig({ ...production, ALLOW_PRIVATE_DATABASE_HOSTS: "true" }).allowPrivateDatabaseHosts,
+    ).toBe(true);
+  });
+
+  it("never echoes an encryption key in its messages", () => {
+    const key = btoa("z".repeat(31));
+    expect(() => loadConfig({ APP_ENCRYPTION_KEY: `k1:${key}` })).toThrow(ConfigError);
+    try {
+      loadConfig({ APP_ENCRYPTION_KEY: `k1:${key}` });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(key);
+    }
+  });
+
   it("treats empty values as unset", () => {
     expect(loadConfig({ PORT: "", ADMIN_DATABASE_URL: "" }).port).toBe(8001);
   });
@@ -91,6 +117,17 @@ describe("configuration", () => {
       "KEYCLOAK_ADMIN_REALM: expected a realm name, not a dot segment",
     ],
     [{ JWT_CLOCK_SKEW_SECONDS: "-1" }, "JWT_CLOCK_SKEW_SECONDS: expected an integer >= 0"],
+    [
+      { ENVIRONMENT: "production", KEYCLOAK_URL: "https://id.x", KEYCLOAK_CLIENT_SECRET: "s" },
+      "APP_ENCRYPTION_KEY: expected an encryption key ring",
+    ],
+    [{ APP_ENCRYPTION_KEY: "k1:c2hvcnQ=" }, "APP_ENCRYPTION_KEY: expected comma-separated"],
+    [{ APP_ENCRYPTION_KEY: `bad id!:${btoa("k".repeat(32))}` }, "APP_ENCRYPTION_KEY: expected"],
+    [
+      { APP_ENCRYPTION_KEY: `a:${btoa("k".repeat(32))},a:${btoa("j".repeat(32))}` },
+      "APP_ENCRYPTION_KEY: expected comma-separated",
+    ],
+    [{ ALLOW_PRIVATE_DATABASE_HOSTS: "perhaps" }, "ALLOW_PRIVATE_DATABASE_HOSTS: expected true"],
   ])("rejects %j", (env, expected) => {
     it("with a message naming the variable and what it expected", () => {
       expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -1,4 +1,5 @@
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeader, idempotent } from "../http/idempotency";
 import { errorResponses } from "../http/openapi";
 import { authorize, type PermissionRequirement } from "./authorize";
 
@@ -33,12 +34,31 @@ export function protectedRoute<const R extends RouteConfig>(
     : route.middleware
       ? [route.middleware]
       : [];
+  // Every protected POST honours Idempotency-Key (documented as a header parameter).
+  const isPost = route.method === "post";
+  const headers = route.request?.headers;
+  // Typed as the route's own request: the added header is documentation plus the middleware.
+  const request = (
+    isPost
+      ? {
+          ...route.request,
+          headers:
+            headers instanceof z.ZodObject
+              ? headers.extend(IdempotencyKeyHeader.shape)
+              : IdempotencyKeyHeader,
+        }
+      : route.request
+  ) as R["request"];
   return createRoute({
     ...route,
+    ...(request ? { request } : {}),
     description: route.description ? `${route.description}\n\n${note}` : note,
     security: [{ BearerAuth: [] }],
     [PERMISSION_EXTENSION]: declared,
-    middleware: [authorize(requirement), ...existing] as const,
-    responses: { ...route.responses, ...errorResponses(401, 403, 503) },
+    middleware: [authorize(requirement), ...(isPost ? [idempotent()] : []), ...existing] as const,
+    responses: {
+      ...route.responses,
+      ...errorResponses(401, 403, 503, ...(isPost ? ([409, 422] as const) : [])),
+    },
   });
 }

@@ -9,8 +9,16 @@ export const errorCodes = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** An `Idempotency-Key` whose first request is still being processed. */
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  /** `If-Match` names a version that is no longer current. */
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** An `Idempotency-Key` reused with a different request. */
+  IDEMPOTENCY_KEY_REUSED: 422,
+  /** A write that must name the version it changes (`If-Match`) did not. */
+  PRECONDITION_REQUIRED: 428,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,

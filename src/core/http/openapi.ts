@@ -58,7 +58,16 @@ const errorResponseDefinitions = {
   Unauthorized: [401, "Missing or invalid credentials."],
   Forbidden: [403, "The caller lacks the permission this operation declares."],
   NotFound: [404, "The resource does not exist."],
-  Conflict: [409, "The request conflicts with the current state (a unique field is taken)."],
+  Conflict: [
+    409,
+    "The request conflicts with the current state (a unique field is taken, the resource is in use, or a request with the same `Idempotency-Key` is still in progress).",
+  ],
+  PreconditionFailed: [
+    412,
+    "`If-Match` names a version that is no longer current: read the resource again (its `ETag`) and retry.",
+  ],
+  UnprocessableEntity: [422, "This `Idempotency-Key` was already used with a different request."],
+  PreconditionRequired: [428, "This write requires `If-Match` with the resource's current `ETag`."],
   PayloadTooLarge: [413, "The request body exceeds the configured limit."],
   TooManyRequests: [429, "A rate limit was exceeded; `Retry-After` says when to try again."],
   InternalError: [500, "An unexpected error; the log line with the same request id has details."],
