@@ -26,7 +26,8 @@ const SWEEP_PROBABILITY = 0.01;
 const KEPT_HEADERS = ["content-type", "location", "etag"];
 
 export const IdempotencyKeyHeader = z.object({
-  "idempotency-key": z
+  // Keyed as documented; the middleware reads the header itself (validation sees lowercase names).
+  "Idempotency-Key": z
     .string()
     .optional()
     .openapi({

@@ -12,9 +12,21 @@ const locationOf: Record<string, string> = {
   cookie: "cookie",
 };
 
-/** zod issues → field-level details: `{ code, field, location, message }` per issue. */
+/**
+ * zod issues → field-level details: `{ code, field, location, message }` per issue. Each unknown
+ * field of a strict object is reported under its own name: zod reports them together at the
+ * object (`field: "json"`), which would hide that `is_superadmin` (say) is what was refused.
+ */
 export function validationDetails(error: ZodError, target: string): ErrorDetail[] {
-  return error.issues.map((issue) => ({
+  const issues = error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          path: [...issue.path, key],
+          message: `Unknown field ${key}: it cannot be set through this operation`,
+        }))
+      : [issue],
+  );
+  return issues.map((issue) => ({
     code: "VALIDATION_ERROR",
     message: issue.message,
     field: issue.path.length > 0 ? issue.path.join(".") : target,

@@ -86,7 +86,7 @@ export function notModified(c: Context, version: number): boolean {
 
 /** `If-Match` documented on writes (the 428 is enforced in code, not by validation). */
 export const IfMatchHeader = z.object({
-  "if-match": z
+  "If-Match": z
     .string()
     .optional()
     .openapi({

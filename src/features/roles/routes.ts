@@ -1,12 +1,10 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { ZodError } from "zod";
 import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
 import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
 import { paginated, pagination } from "../../core/http/pagination";
-import { validationHook } from "../../core/http/validation";
+import { createRouter } from "../../core/http/router";
 import type { AssignmentRow, RoleDetailRow } from "./repository";
 import {
   AssignRoleSchema,
@@ -41,29 +39,6 @@ function body<T>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
 }
 
-type HookResult = { target: string } & ({ success: true } | { success: false; error: ZodError });
-
-/**
- * The shared validation hook, with each unknown body field reported under its own name: a
- * strict object reports them together at the root (`field: "json"`), which would hide that
- * `is_system` (say) is what was refused. A candidate for core/http/validation.ts, which would
- * let this router come from `createRouter()` again.
- */
-function namingUnknownFields(result: HookResult, c: Context) {
-  if (result.success) return validationHook(result, c);
-  const issues = result.error.issues.flatMap((issue): z.core.$ZodIssue[] =>
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({
-          code: "custom",
-          path: [...issue.path, key],
-          message: `Unknown field ${key}: it cannot be set through this operation`,
-          input: undefined,
-        }))
-      : [issue],
-  );
-  return validationHook({ ...result, error: new z.ZodError(issues) }, c);
-}
-
 function roleOf(row: RoleDetailRow) {
   return RoleSchema.parse({
     ...row,
@@ -93,7 +68,7 @@ function assignmentOf(row: AssignmentRow) {
 }
 
 export function roleRoutes() {
-  const router = new OpenAPIHono<AppEnv>({ defaultHook: namingUnknownFields });
+  const router = createRouter();
 
   // Fixed paths first: `/roles/code/...`, `/roles/bulk-assign` and `/roles/users/...` must never
   // be read as a `{role_id}`.
