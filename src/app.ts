@@ -13,6 +13,7 @@ import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
 import { permissionRoutes } from "./features/permissions/routes";
 import { referenceDataRoutes } from "./features/reference-data/routes";
+import { regionRoutes } from "./features/regions/routes";
 import { roleRoutes } from "./features/roles/routes";
 import { sessionRoutes } from "./features/sessions/routes";
 import { VERSION } from "./version";
@@ -49,6 +50,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", authRoutes());
   app.route("/api/v1", permissionRoutes({ document: () => openApiDocument() }));
   app.route("/api/v1", roleRoutes());
+  app.route("/api/v1", regionRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));

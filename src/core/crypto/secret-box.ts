@@ -1,7 +1,7 @@
 /**
  * Secrets at rest (database passwords), sealed with AES-256-GCM through WebCrypto so the same
  * code runs on Bun, Node and workerd. A sealed value reads `v1:<key id>:<iv>:<ciphertext+tag>`
- * (base64url): the key id travels with the ciphertext, so keys rotate by adding a new first key
+ * (standard base64, the shape the database_connections CHECK accepts): the key id travels with the ciphertext, so keys rotate by adding a new first key
  * to APP_ENCRYPTION_KEY and keeping the old ones until every value is re-sealed.
  *
  * Every value is bound to where it is stored (`context`, used as GCM additional data, e.g.
@@ -23,14 +23,14 @@ const IV_BYTES = 12;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function toBase64Url(bytes: Uint8Array): string {
+function toBase64(bytes: Uint8Array): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(binary);
 }
 
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
@@ -72,7 +72,7 @@ export function createSecretBox(keys: readonly EncryptionKey[]): SecretBox {
         await keyFor(current.id),
         encoder.encode(plaintext),
       );
-      return `${VERSION}:${current.id}:${toBase64Url(iv)}:${toBase64Url(new Uint8Array(ciphertext))}`;
+      return `${VERSION}:${current.id}:${toBase64(iv)}:${toBase64(new Uint8Array(ciphertext))}`;
     },
     async open(sealed, context) {
       const parts = sealed.split(":");

@@ -6,7 +6,8 @@ import type { AppEnv } from "../deps";
 const CACHE_CONTROL = "private, max-age=300, must-revalidate";
 const CONTENT_TYPE = "application/json; charset=UTF-8";
 
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+/** `If-None-Match` against an entity tag, with the weak comparison RFC 9110 asks for. */
+export function ifNoneMatchHits(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
   if (ifNoneMatch.trim() === "*") return true;
   const bare = etag.replace(/^W\//, "");
@@ -33,7 +34,7 @@ function isoNow(): string {
 export function cachedJsonResponse(c: Context<AppEnv>, cached: CachedJson): Response {
   c.header("ETag", cached.etag);
   c.header("Cache-Control", CACHE_CONTROL);
-  if (matches(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304);
+  if (ifNoneMatchHits(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304);
   const metadata: Record<string, string> = {
     timestamp: isoNow(),
     request_id: c.get("requestId"),

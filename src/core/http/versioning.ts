@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { ifNoneMatchHits } from "./cached-response";
+import { respond } from "./envelope";
 import { ApiError } from "./errors";
 
 /**
@@ -72,18 +74,6 @@ export function preconditionFailed(current: number): ApiError {
   );
 }
 
-/** For GET: whether the client's cached copy (If-None-Match) is current. */
-export function notModified(c: Context, version: number): boolean {
-  const header = c.req.header("if-none-match");
-  if (!header) return false;
-  const tag = etagOf(version);
-  // If-None-Match uses the weak comparison: W/"3" matches "3".
-  return header
-    .split(",")
-    .map((t) => t.trim().replace(/^W\//, ""))
-    .some((t) => t === "*" || t === tag);
-}
-
 /** `If-Match` documented on writes (the 428 is enforced in code, not by validation). */
 export const IfMatchHeader = z.object({
   "If-Match": z
@@ -104,3 +94,29 @@ export const etagResponseHeader = {
     schema: { type: "string" as const, example: '"3"' },
   },
 };
+
+/** The headers of every answer that carries a versioned resource (reads and writes). */
+export function setEtag(c: Context, version: number): void {
+  c.header("ETag", etagOf(version));
+  c.header("Cache-Control", "private, no-cache");
+}
+
+/**
+ * Answers a read of a versioned resource: `ETag` set, and for GET a 304 when the client's copy is
+ * current. `Cache-Control: private, no-cache`: admin data may be kept by the caller's own client
+ * but must be revalidated, and never by shared caches.
+ */
+export function respondVersioned<T extends { version: number }>(
+  c: Context,
+  data: T,
+  options: { message?: string | null } = {},
+): Response {
+  setEtag(c, data.version);
+  if (
+    c.req.method === "GET" &&
+    ifNoneMatchHits(c.req.header("if-none-match"), etagOf(data.version))
+  ) {
+    return c.body(null, 304);
+  }
+  return respond(c, data, options);
+}

@@ -32,6 +32,17 @@ const tagDescriptions: Record<string, string> = {
     "Sign in through Keycloak (password grant in the admin realm), refresh, sign out, the current user, and password changes and resets.",
   Permissions:
     "The permission registry (`resource:action` codes), the caller's own permission checks, and the sync of route-declared permissions.",
+  Regions:
+    "Where tenants live: regions with their compliance facts, capacity and costs. Regions are deactivated, never deleted, and only when nothing active runs in them.",
+  "Database Connections":
+    "The regional PostgreSQL databases tenants are placed on: connection settings (passwords encrypted at rest, never returned), health checks and the health summary.",
+  "Platform Users":
+    "Platform administrators and operators: list, search, create, change, deactivate and (soft) delete them, in bulk too, and sync a user from a Keycloak token.",
+  "User Profile": "The signed-in user's own profile, preferences and onboarding.",
+  Organizations:
+    "Customer organizations that own tenants: create, change and (soft) delete them, find them by slug.",
+  Audit:
+    "Every change made through the API, with who, when, why (`X-Audit-Reason`) and the before and after images; filterable, paged by cursor, exportable as NDJSON.",
   Roles:
     "Platform and tenant roles: create and change custom roles and their permissions, assign platform roles to users (with expiry and `max_assignees`), and see a user's grants. Seeded system roles are read-only.",
 };

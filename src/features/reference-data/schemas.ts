@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PaginationQuery } from "../../core/http/pagination";
+import { queryBoolean } from "../../core/http/query";
 
 export const referenceStatuses = ["active", "inactive", "historical"] as const;
 export const continents = [
@@ -69,13 +70,6 @@ export type Country = z.infer<typeof CountrySchema>;
 export type Language = z.infer<typeof LanguageSchema>;
 
 /** Query booleans arrive as text; only the two spellings clients actually send are accepted. */
-const queryBoolean = (name: string) =>
-  z
-    .enum(["true", "false"])
-    .transform((v) => v === "true")
-    .optional()
-    .openapi({ param: { name, in: "query" }, type: "boolean" });
-
 const search = z
   .string()
   .trim()

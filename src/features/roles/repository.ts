@@ -1,4 +1,5 @@
 import type { ISql, JSONValue } from "postgres";
+import { likeTerm } from "../../core/db/sql-fragments";
 import type { RoleLevel, RoleSort } from "./schemas";
 
 /** The admin pool or a transaction: reads run on either, writes only inside a transaction. */
@@ -95,10 +96,6 @@ export interface Grant {
   granted_by: string;
   granted_reason: string | null;
   expires_at: Date | null;
-}
-
-function likeTerm(value: string) {
-  return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export function rolesRepository(sql: Queryable) {

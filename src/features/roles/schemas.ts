@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isPermissionCode } from "../../core/auth/permission-codes";
 import { PaginationQuery } from "../../core/http/pagination";
+import { queryBoolean } from "../../core/http/query";
 
 export const ROLE_CODE = /^[a-z0-9_-]+$/;
 /** Role ids are `integer` columns: anything larger cannot name a row (and would make Postgres fail). */
@@ -32,15 +33,6 @@ const roleId = z
   .pipe(z.number().int().max(MAX_INT4, "expected a positive integer"));
 
 const userId = z.uuid("expected a platform user id (UUID)");
-
-/** `true` / `false` in a query string (`z.coerce.boolean()` would read "false" as true). */
-function queryBoolean(name: string, description: string) {
-  return z
-    .enum(["true", "false"])
-    .transform((v) => v === "true")
-    .optional()
-    .openapi({ param: { name, in: "query" }, description });
-}
 
 const jsonObject = z
   .record(z.string(), z.unknown())
