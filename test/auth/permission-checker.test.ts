@@ -78,6 +78,57 @@ describe("effective permissions", () => {
   });
 });
 
+async function createTenant(): Promise<string> {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const [org] = await t.deps.db<{ id: string }[]>`
+    insert into admin.organizations (name, slug) values ('Org', ${`org-${suffix}`}) returning id`;
+  const [tenant] = await t.deps.db<{ id: string }[]>`
+    insert into admin.tenants (organization_id, slug, name, schema_name, external_auth_realm, external_user_id)
+    values (${org?.id ?? ""}, ${`t-${suffix}`}, 'T', ${`tenant_${suffix}`}, 'realm', 'x') returning id`;
+  if (!tenant) throw new Error("no tenant");
+  return tenant.id;
+}
+
+describe("tenant-scoped grants", () => {
+  it("join in for their tenant only, with tenant denials overriding that tenant's roles", async () => {
+    const checker = new PermissionChecker({ cache: new MemoryCache() });
+    const user = await createUser();
+    await assignRole(user.id, "platform_viewer");
+    const [acme, other] = [await createTenant(), await createTenant()];
+    await t.deps.db`
+      insert into admin.tenant_user_roles (tenant_id, user_id, role_id)
+      select ${acme}, ${user.id}, id from admin.platform_roles where code = 'tenant_user'`;
+    await t.deps.db`
+      insert into admin.tenant_user_permissions (tenant_id, user_id, permission_id, is_granted)
+      select ${acme}, ${user.id}, id, code <> 'tenant.settings:read' from admin.platform_permissions
+      where code in ('tenant.audit:read', 'tenant.settings:read')`;
+
+    const inAcme = await checker.effective(t.deps.db, user.id, acme);
+    expect(inAcme).toContain("platform:read");
+    expect(inAcme).toContain("tenant.data:read");
+    expect(inAcme).toContain("tenant.audit:read");
+    expect(inAcme).not.toContain("tenant.settings:read");
+    expect(await checker.has(t.deps.db, user, "tenant.data:read", acme)).toBe(true);
+    expect(await checker.has(t.deps.db, user, "tenant.data:read", other)).toBe(false);
+    expect(await checker.has(t.deps.db, user, "tenant.data:read")).toBe(false);
+    expect(await checker.effective(t.deps.db, user.id, other)).toEqual(["platform:read"]);
+  });
+
+  it("count for nothing once the tenant is deleted", async () => {
+    const checker = new PermissionChecker({ cache: new MemoryCache() });
+    const user = await createUser();
+    const tenant = await createTenant();
+    await t.deps.db`
+      insert into admin.tenant_user_roles (tenant_id, user_id, role_id)
+      select ${tenant}, ${user.id}, id from admin.platform_roles where code = 'tenant_user'`;
+    expect(await checker.has(t.deps.db, user, "tenant:read", tenant)).toBe(true);
+    await t.deps
+      .db`update admin.tenants set status = 'deleted', deleted_at = now() where id = ${tenant}`;
+    await checker.invalidateUser(user.id);
+    expect(await checker.has(t.deps.db, user, "tenant:read", tenant)).toBe(false);
+  });
+});
+
 describe("caching", () => {
   it("caches under platform:perms:user:{id}:tenant:- and is cleared by invalidation", async () => {
     const cache = new MemoryCache();

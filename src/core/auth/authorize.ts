@@ -108,7 +108,11 @@ export function authorize(requirement: PermissionRequirement): MiddlewareHandler
     const tenantId = c.req.param("tenant_id");
     await enforceApiRateLimits(c, { userId: principal.id, ...(tenantId ? { tenantId } : {}) });
     const { identity, db } = c.var.deps;
-    if (requirement.code && !(await identity?.permissions.has(db, principal, requirement.code))) {
+    // On a route about one tenant, that tenant's grants count too.
+    if (
+      requirement.code &&
+      !(await identity?.permissions.has(db, principal, requirement.code, tenantId))
+    ) {
       throw new ApiError("FORBIDDEN", `Missing permission ${requirement.code}`);
     }
     c.set("principal", principal);

@@ -13,15 +13,27 @@ interface EffectiveRow {
 }
 
 /**
- * Effective platform permissions of a user: the permissions of their active, unexpired roles plus
- * their active, unexpired direct grants, minus direct denials (`is_granted = false`), which
- * override a role. With a tenant id, the tenant-scoped grants join in once the tenant tables
- * exist (the tenants feature adds `tenantGrants` to this query's union).
+ * Effective permissions of a user: the permissions of their active, unexpired platform roles
+ * plus their active, unexpired direct grants, minus direct denials (`is_granted = false`), which
+ * override a role. With a tenant id, that tenant's grants join in the same way (tenant roles
+ * from `tenant_user_roles`, direct grants and denials from `tenant_user_permissions`; a tenant
+ * denial overrides that tenant's roles only). Grants of a deleted tenant count for nothing.
+ * The team-scoped grants inside a tenant's own schema are the tenant level, checked by the
+ * tenant features against the regional database, not here.
  */
 async function loadEffective(
   sql: Sql,
   userId: string,
+  tenantId?: string,
 ): Promise<{ codes: string[]; expiresAt: number | null }> {
+  const tenantRows = tenantId
+    ? sql`
+      union all
+      select code, expires_at from tenant_role_codes
+      where code not in (select code from tenant_direct where not is_granted)
+      union all
+      select code, expires_at from tenant_direct where is_granted`
+    : sql``;
   const rows = await sql<EffectiveRow[]>`
     with role_codes as (
       select p.code, ur.expires_at
@@ -37,11 +49,28 @@ async function loadEffective(
       join admin.platform_permissions p on p.id = up.permission_id and p.deleted_at is null
       where up.user_id = ${userId} and up.is_active
         and (up.expires_at is null or up.expires_at > now())
+    ), tenant_role_codes as (
+      select p.code, tr.expires_at
+      from admin.tenant_user_roles tr
+      join admin.tenants t on t.id = tr.tenant_id and t.deleted_at is null
+      join admin.platform_roles r on r.id = tr.role_id and r.deleted_at is null
+      join admin.role_permissions rp on rp.role_id = r.id
+      join admin.platform_permissions p on p.id = rp.permission_id and p.deleted_at is null
+      where tr.user_id = ${userId} and tr.tenant_id = ${tenantId ?? null} and tr.is_active
+        and (tr.expires_at is null or tr.expires_at > now())
+    ), tenant_direct as (
+      select p.code, tp.is_granted, tp.expires_at
+      from admin.tenant_user_permissions tp
+      join admin.tenants t on t.id = tp.tenant_id and t.deleted_at is null
+      join admin.platform_permissions p on p.id = tp.permission_id and p.deleted_at is null
+      where tp.user_id = ${userId} and tp.tenant_id = ${tenantId ?? null} and tp.is_active
+        and (tp.expires_at is null or tp.expires_at > now())
     )
     select code, expires_at from role_codes
     where code not in (select code from direct where not is_granted)
     union all
-    select code, expires_at from direct where is_granted`;
+    select code, expires_at from direct where is_granted
+    ${tenantRows}`;
   let expiresAt: number | null = null;
   for (const row of rows) {
     if (row.expires_at) {
@@ -78,9 +107,9 @@ export class PermissionChecker {
       if (hit) return hit;
     } catch (error) {
       if (!(error instanceof CacheUnavailableError)) throw error;
-      return (await loadEffective(sql, userId)).codes;
+      return (await loadEffective(sql, userId, tenantId)).codes;
     }
-    const { codes, expiresAt } = await loadEffective(sql, userId);
+    const { codes, expiresAt } = await loadEffective(sql, userId, tenantId);
     const now = this.deps.now?.() ?? Date.now();
     const untilExpiry =
       expiresAt === null ? PERMISSIONS_TTL_SECONDS : Math.floor((expiresAt - now) / 1000);
