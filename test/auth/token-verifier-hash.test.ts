@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256HexSync, sha256KeySync } from "../../src/core/auth/token-hash";
 import { sha256Hex } from "../../src/core/crypto/hash";
@@ -48,5 +50,16 @@ describe("synchronous SHA-256 for the verified-token cache", () => {
         .join("");
       expect(hex).toBe(await sha256Hex(text));
     }
+  });
+
+  it("gives the same digests on Bun, where the native SHA-256 answers", async () => {
+    const inputs = ["", "abc", "é€😀", "x".repeat(342), "a".repeat(1000)];
+    const script = `
+      import { sha256HexSync } from ${JSON.stringify(join(import.meta.dirname, "../../src/core/auth/token-hash.ts"))};
+      console.log(JSON.stringify({ native: typeof Bun.SHA256?.hash === "function", digests: ${JSON.stringify(inputs)}.map(sha256HexSync) }));`;
+    const bun = join(import.meta.dirname, "../../node_modules/.bin/bun");
+    const out = JSON.parse(execFileSync(bun, ["-e", script], { encoding: "utf8" }));
+    expect(out.native).toBe(true);
+    expect(out.digests).toEqual(await Promise.all(inputs.map(sha256Hex)));
   });
 });
