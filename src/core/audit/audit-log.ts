@@ -40,6 +40,11 @@ const REASON_PATTERN = /^[^\p{Cc}]*$/u;
 const SECRET_KEY = /password|secret|token|credential|private_key|api_key/i;
 export const REDACTED = "[redacted]";
 
+/** Whether a field or key name looks like it holds a secret (and is redacted from images). */
+export function looksSecret(name: string): boolean {
+  return SECRET_KEY.test(name);
+}
+
 /** A deep copy with every secret-looking field replaced (its presence stays visible). */
 export function withoutSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSecrets);
@@ -47,7 +52,7 @@ export function withoutSecrets(value: unknown): unknown {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) ? (field == null ? field : REDACTED) : withoutSecrets(field);
+      out[key] = looksSecret(key) ? (field == null ? field : REDACTED) : withoutSecrets(field);
     }
     return out;
   }

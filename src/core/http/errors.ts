@@ -53,20 +53,29 @@ export class ApiError extends Error {
     this.headers = options.headers ?? {};
   }
 
-  static notFound(message: string): ApiError {
-    return new ApiError("NOT_FOUND", message);
-  }
-
-  static badRequest(message: string, field?: string, location?: string): ApiError {
-    return new ApiError("BAD_REQUEST", message, {
+  /** An error whose one detail names the field (and where it was: body, path, query, header). */
+  static about(code: ErrorCode, message: string, field?: string, location?: string): ApiError {
+    return new ApiError(code, message, {
       details: [
         {
-          code: "BAD_REQUEST",
+          code,
           message,
           ...(field ? { field } : {}),
           ...(location ? { location } : {}),
         },
       ],
     });
+  }
+
+  static notFound(message: string, field?: string, location?: string): ApiError {
+    return ApiError.about("NOT_FOUND", message, field, location);
+  }
+
+  static badRequest(message: string, field?: string, location?: string): ApiError {
+    return ApiError.about("BAD_REQUEST", message, field, location);
+  }
+
+  static conflict(message: string, field?: string, location?: string): ApiError {
+    return ApiError.about("CONFLICT", message, field, location);
   }
 }

@@ -50,6 +50,11 @@ export function jsonEnvelope<T extends z.ZodTypeAny>(data: T, description: strin
   return { description, content: { "application/json": { schema: envelope(data) } } };
 }
 
+/** A required JSON request body, for route definitions (without `required`, no body is `{}`). */
+export function jsonBody<T>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
 const errorResponseDefinitions = {
   BadRequest: [
     400,

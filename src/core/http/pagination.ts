@@ -49,3 +49,29 @@ export function pagination(page: number, pageSize: number, totalItems: number): 
     has_previous: page > 1,
   };
 }
+
+/** What a page-based list query asks for. */
+export interface PageQuery<S extends string> {
+  page: number;
+  page_size: number;
+  sort: S;
+  order?: "asc" | "desc" | undefined;
+}
+
+/** The SQL side of a list query: the sort with its direction (natural unless asked), and the window. */
+export function listWindow<S extends string>(
+  query: PageQuery<S>,
+  sorts: Record<S, "asc" | "desc">,
+) {
+  return {
+    sort: query.sort,
+    order: query.order ?? sorts[query.sort],
+    limit: query.page_size,
+    offset: (query.page - 1) * query.page_size,
+  };
+}
+
+/** The `data` of a list answer: the page's items and where the page stands. */
+export function pageOfItems<T>(query: PageQuery<string>, items: T[], total: number) {
+  return { items, pagination: pagination(query.page, query.page_size, total) };
+}

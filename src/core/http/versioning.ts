@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { ifNoneMatchHits } from "./cached-response";
 import { respond } from "./envelope";
 import { ApiError } from "./errors";
+import { jsonEnvelope } from "./openapi";
 
 /**
  * Optimistic concurrency for single resources. Versioned tables carry a `version` column that a
@@ -66,6 +67,11 @@ export function versionMatches(expected: ExpectedVersions, version: number): boo
   return expected === "any" || expected.includes(version);
 }
 
+/** Throws the 412 (with the current `ETag`) when `If-Match` does not name the current version. */
+export function assertVersion(expected: ExpectedVersions, current: number): void {
+  if (!versionMatches(expected, current)) throw preconditionFailed(current);
+}
+
 export function preconditionFailed(current: number): ApiError {
   return new ApiError(
     "PRECONDITION_FAILED",
@@ -94,6 +100,11 @@ export const etagResponseHeader = {
     schema: { type: "string" as const, example: '"3"' },
   },
 };
+
+/** A JSON answer carrying a versioned resource, with its `ETag`, for route definitions. */
+export function versionedEnvelope<T extends z.ZodTypeAny>(schema: T, description: string) {
+  return { ...jsonEnvelope(schema, description), headers: etagResponseHeader };
+}
 
 /** The headers of every answer that carries a versioned resource (reads and writes). */
 export function setEtag(c: Context, version: number): void {
