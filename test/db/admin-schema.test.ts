@@ -84,6 +84,7 @@ describe("migrations", () => {
       "admin/0004_tenant_access.sql",
       "admin/0005_monitoring_and_migrations.sql",
       "admin/0006_audit_and_idempotency.sql",
+      "admin/0007_organization_settings_and_members.sql",
     ]);
     expect(firstRun.applied.at(-1)).toBe("seed/billing/plans.sql");
     expect(firstRun.applied).toHaveLength(fileCount);
@@ -127,6 +128,8 @@ describe("migrations", () => {
         "migration_locks",
         "migration_rollbacks",
         "migration_schedules",
+        "organization_members",
+        "organization_settings",
         "organizations",
         "payment_transactions",
         "plan_quotas",
@@ -436,6 +439,42 @@ describe("organizations, regions, connections, tenants", () => {
                values (${ids.tenant}, ${other?.id ?? ""}, 'billing', true)`,
       ),
     ).toBe("23505:tenant_contacts_one_primary_key");
+  });
+});
+
+describe("organization settings and members", () => {
+  it("refuses a bad key, a JSON null value and an unknown member role", async () => {
+    const organization = await createOrganization();
+    expect(
+      await outcome(db.sql`insert into admin.organization_settings (organization_id, setting_key, setting_value)
+                           values (${organization}, 'Bad Key', '1')`),
+    ).toBe("23514:organization_settings_setting_key_check");
+    expect(
+      await outcome(db.sql`insert into admin.organization_settings (organization_id, setting_key, setting_value)
+                           values (${organization}, 'a.b', 'null')`),
+    ).toBe("23514:organization_settings_setting_value_check");
+    expect(
+      await outcome(db.sql`insert into admin.organization_members (organization_id, user_id, member_role)
+                           values (${organization}, ${ids.user}, 'king')`),
+    ).toBe("23514:organization_members_member_role_check");
+  });
+
+  it("a user is a member once, and both go with their organization", async () => {
+    const organization = await createOrganization();
+    const member = db.sql`insert into admin.organization_members (organization_id, user_id)
+                          values (${organization}, ${ids.user})`;
+    expect(await outcome(member)).toBe("ok");
+    expect(
+      await outcome(db.sql`insert into admin.organization_members (organization_id, user_id)
+                           values (${organization}, ${ids.user})`),
+    ).toBe("23505:organization_members_pkey");
+    await db.sql`insert into admin.organization_settings (organization_id, setting_key, setting_value)
+                 values (${organization}, 'a.b', '"x"')`;
+    await db.sql`delete from admin.organizations where id = ${organization}`;
+    const left = await db.sql`
+      select 1 from admin.organization_members where organization_id = ${organization}
+      union all select 1 from admin.organization_settings where organization_id = ${organization}`;
+    expect(left).toHaveLength(0);
   });
 });
 
