@@ -12,6 +12,7 @@ import { authRoutes } from "./features/auth/routes";
 import { buildDocument, type OpenApiDocument } from "./features/docs/document";
 import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
+import { organizationRoutes } from "./features/organizations/routes";
 import { permissionRoutes } from "./features/permissions/routes";
 import { referenceDataRoutes } from "./features/reference-data/routes";
 import { regionRoutes } from "./features/regions/routes";
@@ -53,6 +54,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", roleRoutes());
   app.route("/api/v1", regionRoutes());
   app.route("/api/v1", auditRoutes());
+  app.route("/api/v1", organizationRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));

@@ -41,6 +41,10 @@ const tagDescriptions: Record<string, string> = {
   "User Profile": "The signed-in user's own profile, preferences and onboarding.",
   Organizations:
     "Customer organizations that own tenants: create, change and (soft) delete them, find them by slug.",
+  "Organization Settings":
+    "Per-organization configuration as JSON values by key: read them all, set or remove several keys in one audited write. Not for secrets.",
+  "Organization Members":
+    "Which platform users belong to an organization, and as what (owner, admin, billing, member). Membership grants no API permission.",
   Audit:
     "Every change made through the API, with who, when, why (`X-Audit-Reason`) and the before and after images; filterable, paged by cursor, exportable as NDJSON.",
   Roles:
