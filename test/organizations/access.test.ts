@@ -44,8 +44,8 @@ function routes(organization: Organization) {
     ["GET", `${base}/members`, undefined, undefined],
     ["GET", `${base}/members/${memberId}`, undefined, undefined],
     ["POST", `${base}/members`, { user_id: memberId }, undefined],
-    ["PUT", `${base}/members/${memberId}`, { member_role: "member" }, undefined],
-    ["DELETE", `${base}/members/${memberId}`, undefined, undefined],
+    ["PUT", `${base}/members/${memberId}`, { member_role: "member" }, ifMatch],
+    ["DELETE", `${base}/members/${memberId}`, undefined, ifMatch],
   ] as const;
 }
 

@@ -16,6 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+const anyVersion = { "If-Match": "*" };
+
 type Settings = { organization_id: string; settings: OrganizationSetting[] };
 const byKey = (reply: { body: { data: Settings } }) =>
   Object.fromEntries(reply.body.data.settings.map((s) => [s.key, [s.value, s.is_public]]));
@@ -145,6 +147,7 @@ describe("organization members", () => {
     );
     expect(added.status).toBe(201);
     expect(added.headers.get("location")).toBe(`/api/v1${base}/${owner.id}`);
+    expect(added.headers.get("etag")).toBe('"1"');
     expect(added.body.data).toMatchObject({
       organization_id: organization.id,
       user_id: owner.id,
@@ -167,14 +170,38 @@ describe("organization members", () => {
     const found = await client.get<Page>(`${base}?search=${plain.username}`);
     expect(found.body.data.items.map((m) => m.user_id)).toEqual([plain.id]);
     const one = await client.get<OrganizationMember>(`${base}/${billing.id}`);
-    expect(one.body.data).toMatchObject({ user_id: billing.id, member_role: "billing" });
+    expect(one.body.data).toMatchObject({
+      user_id: billing.id,
+      member_role: "billing",
+      version: 1,
+    });
+    expect(one.headers.get("etag")).toBe('"1"');
+    expect((await client.get(`${base}/${billing.id}`, { "If-None-Match": '"1"' })).status).toBe(
+      304,
+    );
 
-    const changed = await client.put<OrganizationMember>(`${base}/${plain.id}`, {
-      member_role: "admin",
+    const promote = { member_role: "admin" };
+    expect((await client.put(`${base}/${plain.id}`, promote)).status).toBe(428);
+    const changed = await client.put<OrganizationMember>(`${base}/${plain.id}`, promote, {
+      "If-Match": '"1"',
     });
     expect(changed.status).toBe(200);
-    expect(changed.body.data.member_role).toBe("admin");
-    const removed = await client.delete<OrganizationMember>(`${base}/${billing.id}`);
+    expect(changed.body.data).toMatchObject({ member_role: "admin", version: 2 });
+    expect(changed.headers.get("etag")).toBe('"2"');
+    const stale = await client.put(
+      `${base}/${plain.id}`,
+      { member_role: "member" },
+      {
+        "If-Match": '"1"',
+      },
+    );
+    expect(stale.status).toBe(412);
+    expect(stale.headers.get("etag")).toBe('"2"');
+    expect((await client.delete(`${base}/${billing.id}`)).status).toBe(428);
+    expect((await client.delete(`${base}/${billing.id}`, { "If-Match": '"2"' })).status).toBe(412);
+    const removed = await client.delete<OrganizationMember>(`${base}/${billing.id}`, {
+      "If-Match": '"1"',
+    });
     expect(removed.status).toBe(200);
     expect(removed.body.data.user_id).toBe(billing.id);
     expect((await client.get(`${base}/${billing.id}`)).status).toBe(404);
@@ -210,15 +237,19 @@ describe("organization members", () => {
     await admin.post(base, { user_id: first.id, member_role: "owner" });
     await admin.post(base, { user_id: second.id, member_role: "admin" });
 
-    const demote = await admin.put(`${base}/${first.id}`, { member_role: "admin" });
+    const demote = await admin.put(`${base}/${first.id}`, { member_role: "admin" }, anyVersion);
     expect(demote.status).toBe(409);
     expect(firstField(demote)).toBe("user_id");
-    expect((await admin.delete(`${base}/${first.id}`)).status).toBe(409);
+    expect((await admin.delete(`${base}/${first.id}`, anyVersion)).status).toBe(409);
 
-    expect((await admin.put(`${base}/${second.id}`, { member_role: "owner" })).status).toBe(200);
-    expect((await admin.put(`${base}/${first.id}`, { member_role: "member" })).status).toBe(200);
-    expect((await admin.delete(`${base}/${first.id}`)).status).toBe(200);
-    expect((await admin.delete(`${base}/${second.id}`)).status).toBe(409);
+    expect(
+      (await admin.put(`${base}/${second.id}`, { member_role: "owner" }, anyVersion)).status,
+    ).toBe(200);
+    expect(
+      (await admin.put(`${base}/${first.id}`, { member_role: "member" }, anyVersion)).status,
+    ).toBe(200);
+    expect((await admin.delete(`${base}/${first.id}`, anyVersion)).status).toBe(200);
+    expect((await admin.delete(`${base}/${second.id}`, anyVersion)).status).toBe(409);
   });
 
   it("refuses an existing member (409), an unknown user (400) and bad input (400)", async () => {
@@ -245,10 +276,11 @@ describe("organization members", () => {
       expect(reply.status, JSON.stringify(body)).toBe(400);
       expect(firstField(reply), JSON.stringify(body)).toBe(field);
     }
-    const bad = await admin.put(`${base}/${user.id}`, {
-      member_role: "owner",
-      user_id: UNKNOWN_ID,
-    });
+    const bad = await admin.put(
+      `${base}/${user.id}`,
+      { member_role: "owner", user_id: UNKNOWN_ID },
+      anyVersion,
+    );
     expect(bad.status).toBe(400);
     expect(firstField(bad)).toBe("user_id");
     const rows = await t.deps.db<{ member_role: string }[]>`
@@ -261,8 +293,10 @@ describe("organization members", () => {
     const stranger = await t.createUser();
     const base = `/organizations/${organization.id}/members`;
     expect((await admin.get(`${base}/${stranger.id}`)).status).toBe(404);
-    expect((await admin.put(`${base}/${stranger.id}`, { member_role: "admin" })).status).toBe(404);
-    expect((await admin.delete(`${base}/${stranger.id}`)).status).toBe(404);
+    expect(
+      (await admin.put(`${base}/${stranger.id}`, { member_role: "admin" }, anyVersion)).status,
+    ).toBe(404);
+    expect((await admin.delete(`${base}/${stranger.id}`, anyVersion)).status).toBe(404);
     expect((await admin.get(`/organizations/${UNKNOWN_ID}/members`)).status).toBe(404);
     expect(
       (await admin.post(`/organizations/${UNKNOWN_ID}/members`, { user_id: stranger.id })).status,

@@ -112,7 +112,7 @@ const settingColumns = (sql: ISql) => sql`
 const memberColumns = (sql: ISql) => sql`
   m.organization_id, m.user_id, u.username, u.email, u.display_name,
   (u.is_active and u.deleted_at is null) as user_is_active, m.member_role, m.added_by,
-  m.created_at, m.updated_at`;
+  m.version, m.created_at, m.updated_at`;
 
 const membersFrom = (sql: ISql) => sql`
   from admin.organization_members m join admin.platform_users u on u.id = m.user_id`;

@@ -33,6 +33,8 @@ const settingsTags = ["Organization Settings"];
 const memberTags = ["Organization Members"];
 
 const versioned = (description: string) => versionedEnvelope(OrganizationSchema, description);
+const versionedMember = (description: string) =>
+  versionedEnvelope(OrganizationMemberSchema, description);
 
 export function organizationRoutes() {
   const router = createRouter();
@@ -283,16 +285,19 @@ export function organizationRoutes() {
         operationId: "getOrganizationMember",
         tags: memberTags,
         summary: "Get one member of an organization",
+        description: "`If-None-Match` with the current `ETag` answers 304.",
         request: { params: MemberParams },
         responses: {
-          200: jsonEnvelope(OrganizationMemberSchema, "The member"),
+          200: versionedMember("The member"),
+          304: { description: "Not modified" },
           ...errorResponses(400, 404),
         },
       },
     ),
     async (c) => {
       const { organization_id, user_id } = c.req.valid("param");
-      return respond(c, await organizations.member(serviceContext(c), organization_id, user_id));
+      const member = await organizations.member(serviceContext(c), organization_id, user_id);
+      return respondVersioned(c, member);
     },
   );
 
@@ -308,16 +313,14 @@ export function organizationRoutes() {
         description:
           "The user must be a platform user (400 naming `user_id`) and not yet a member (409).",
         request: { params: OrganizationIdParams, body: jsonBody(AddMemberSchema) },
-        responses: {
-          201: jsonEnvelope(OrganizationMemberSchema, "The new member"),
-          ...errorResponses(400, 404, 409),
-        },
+        responses: { 201: versionedMember("The new member"), ...errorResponses(400, 404, 409) },
       },
     ),
     async (c) => {
       const id = c.req.valid("param").organization_id;
       const member = await organizations.addMember(writeContext(c), id, c.req.valid("json"));
       c.header("Location", `/api/v1/organizations/${id}/members/${member.user_id}`);
+      setEtag(c, member.version);
       return respond(c, member, { status: 201 });
     },
   );
@@ -332,10 +335,14 @@ export function organizationRoutes() {
         tags: memberTags,
         summary: "Change a member's role",
         description: "The last owner cannot step down (409): make another member owner first.",
-        request: { params: MemberParams, body: jsonBody(UpdateMemberSchema) },
+        request: {
+          params: MemberParams,
+          headers: IfMatchHeader,
+          body: jsonBody(UpdateMemberSchema),
+        },
         responses: {
-          200: jsonEnvelope(OrganizationMemberSchema, "The member"),
-          ...errorResponses(400, 404, 409),
+          200: versionedMember("The member"),
+          ...errorResponses(400, 404, 409, 412, 428),
         },
       },
     ),
@@ -346,7 +353,9 @@ export function organizationRoutes() {
         organization_id,
         user_id,
         c.req.valid("json"),
+        expectedVersions(c),
       );
+      setEtag(c, member.version);
       return respond(c, member);
     },
   );
@@ -361,16 +370,21 @@ export function organizationRoutes() {
         tags: memberTags,
         summary: "Remove a member from an organization",
         description: "The last owner cannot leave (409).",
-        request: { params: MemberParams },
+        request: { params: MemberParams, headers: IfMatchHeader },
         responses: {
           200: jsonEnvelope(OrganizationMemberSchema, "The removed member"),
-          ...errorResponses(400, 404, 409),
+          ...errorResponses(400, 404, 409, 412, 428),
         },
       },
     ),
     async (c) => {
       const { organization_id, user_id } = c.req.valid("param");
-      const member = await organizations.removeMember(writeContext(c), organization_id, user_id);
+      const member = await organizations.removeMember(
+        writeContext(c),
+        organization_id,
+        user_id,
+        expectedVersions(c),
+      );
       return respond(c, member);
     },
   );

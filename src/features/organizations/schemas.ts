@@ -260,6 +260,7 @@ export const OrganizationMemberSchema = z
     user_is_active: z.boolean(),
     member_role: z.enum(MEMBER_ROLES),
     added_by: z.uuid().nullable(),
+    version: z.number().int().openapi({ description: "Also the `ETag`." }),
     created_at: z.string().openapi({ format: "date-time" }),
     updated_at: z.string().openapi({ format: "date-time" }),
   })

@@ -148,6 +148,22 @@ async function memberOrThrow(tx: ISql, id: string, userId: string): Promise<Orga
   return presentMember(row);
 }
 
+/**
+ * A member about to change, checked against If-Match. The organization's row lock orders every
+ * write to its members, so the version read here is still current when the write commits.
+ */
+async function lockMember(
+  tx: ISql,
+  id: string,
+  userId: string,
+  expected: ExpectedVersions,
+): Promise<OrganizationMember> {
+  await lockForWrite(tx, id);
+  const member = await memberOrThrow(tx, id, userId);
+  assertVersion(expected, member.version);
+  return member;
+}
+
 /** An organization that has an owner keeps one: the last owner cannot leave or step down. */
 async function assertNotLastOwner(
   tx: ISql,
@@ -294,10 +310,15 @@ export const organizations = {
     });
   },
 
-  async updateMember(ctx: WriteContext, id: string, userId: string, input: UpdateMemberInput) {
+  async updateMember(
+    ctx: WriteContext,
+    id: string,
+    userId: string,
+    input: UpdateMemberInput,
+    expected: ExpectedVersions,
+  ) {
     return ctx.db.begin(async (tx) => {
-      await lockForWrite(tx, id);
-      const before = await memberOrThrow(tx, id, userId);
+      const before = await lockMember(tx, id, userId, expected);
       if (before.member_role === input.member_role) return before;
       await assertNotLastOwner(tx, id, before, input.member_role);
       await organizationsRepository(tx).setMemberRole(id, userId, input.member_role);
@@ -310,10 +331,9 @@ export const organizations = {
     });
   },
 
-  async removeMember(ctx: WriteContext, id: string, userId: string) {
+  async removeMember(ctx: WriteContext, id: string, userId: string, expected: ExpectedVersions) {
     return ctx.db.begin(async (tx) => {
-      await lockForWrite(tx, id);
-      const member = await memberOrThrow(tx, id, userId);
+      const member = await lockMember(tx, id, userId, expected);
       await assertNotLastOwner(tx, id, member);
       await organizationsRepository(tx).deleteMember(id, userId);
       await audit(tx, ctx, id, "member_remove", {
