@@ -1,6 +1,12 @@
 import type { ISql, PendingQuery, Row } from "postgres";
-import { allOf, likeTerm } from "../../core/db/sql-fragments";
-import type { ExpectedVersions } from "../../core/http/versioning";
+import {
+  allOf,
+  insertRow,
+  likeTerm,
+  orderWithTieBreaker,
+  pageOf,
+  updateRow,
+} from "../../core/db/sql-fragments";
 import type { CreateRegionInput, Region, RegionSort, UpdateRegionInput } from "./schemas";
 
 export interface RegionFilter {
@@ -50,7 +56,6 @@ function columns(sql: ISql) {
 }
 
 function orderBy(sql: ISql, sort: RegionSort, order: "asc" | "desc"): PendingQuery<Row[]> {
-  const direction = order === "asc" ? sql`asc` : sql`desc`;
   const column = {
     priority: sql`r.priority`,
     code: sql`r.code`,
@@ -58,13 +63,14 @@ function orderBy(sql: ISql, sort: RegionSort, order: "asc" | "desc"): PendingQue
     current_tenants: sql`r.current_tenants`,
     created_at: sql`r.created_at`,
   }[sort];
-  // The code breaks ties, so pages never overlap.
-  return sql`${column} ${direction}, r.code asc`;
+  // The (unique) code breaks ties, so pages never overlap.
+  return orderWithTieBreaker(sql, column, order, sql`r.code`);
 }
 
 /** Region SQL. Reads run on the pool or a transaction; writes only inside a transaction. */
 export function regionsRepository(sql: ISql) {
   const select = sql`select ${columns(sql)} from admin.regions r`;
+  const table = { table: "admin.regions", alias: "r", columns: columns(sql) };
 
   return {
     async list(filter: RegionFilter): Promise<{ rows: RegionRow[]; total: number }> {
@@ -80,17 +86,13 @@ export function regionsRepository(sql: ISql) {
         where.push(sql`(r.code ilike ${term} or r.name ilike ${term}
                         or r.display_name ilike ${term} or r.city ilike ${term})`);
       }
-      const condition = allOf(sql, where);
-      const [{ total } = { total: 0 }] = await sql<{ total: number }[]>`
-        select count(*)::int as total from admin.regions r where ${condition}`;
-      const rows =
-        total > filter.offset
-          ? await sql<RegionRow[]>`
-              ${select} where ${condition}
-              order by ${orderBy(sql, filter.sort, filter.order)}
-              limit ${filter.limit} offset ${filter.offset}`
-          : [];
-      return { rows: [...rows], total };
+      return pageOf<RegionRow>(sql, {
+        columns: columns(sql),
+        from: sql`from admin.regions r where ${allOf(sql, where)}`,
+        order: orderBy(sql, filter.sort, filter.order),
+        limit: filter.limit,
+        offset: filter.offset,
+      });
     },
 
     async byId(id: string, options: { lock?: boolean } = {}): Promise<RegionRow | undefined> {
@@ -105,35 +107,19 @@ export function regionsRepository(sql: ISql) {
     },
 
     async insert(input: CreateRegionInput): Promise<RegionRow> {
-      const values = Object.fromEntries(
-        Object.entries(input).filter(([, value]) => value !== undefined),
-      );
-      const [row] = await sql<RegionRow[]>`
-        with inserted as (
-          insert into admin.regions ${sql(values)} returning *
-        )
-        select ${columns(sql)} from inserted r`;
+      const [row] = await insertRow<RegionRow>(sql, table, input);
       return row as RegionRow;
     },
 
-    /** Applies the patch if the row is at an expected version; undefined when it is not. */
+    /** Applies the fields sent; the caller has locked the row and checked its version. */
     async update(
       id: string,
-      patch: UpdateRegionInput | Partial<Pick<RegionRow, "is_active" | "current_tenants">>,
-      expected: ExpectedVersions,
-    ): Promise<RegionRow | undefined> {
-      const values = Object.fromEntries(
-        Object.entries(patch).filter(([, value]) => value !== undefined),
-      );
-      const versionCheck = expected === "any" ? sql`` : sql`and version = any(${[...expected]})`;
-      const [row] = await sql<RegionRow[]>`
-        with updated as (
-          update admin.regions set ${sql(values)}
-          where id = ${id} ${versionCheck}
-          returning *
-        )
-        select ${columns(sql)} from updated r`;
-      return row;
+      patch:
+        | UpdateRegionInput
+        | Partial<Pick<RegionRow, "is_active" | "accepts_new_tenants" | "current_tenants">>,
+    ): Promise<RegionRow> {
+      const [row] = await updateRow<RegionRow>(sql, table, id, patch);
+      return row as RegionRow;
     },
 
     async usage(id: string): Promise<RegionUsage> {

@@ -1,17 +1,15 @@
-import type { Context } from "hono";
-import { auditContextOf } from "../../core/audit/audit-log";
 import { protectedRoute } from "../../core/auth/protected-route";
-import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
 import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
 import { paginated } from "../../core/http/pagination";
 import { createRouter } from "../../core/http/router";
+import { serviceContext, writeContext } from "../../core/http/service-context";
 import {
-  etagResponseHeader,
   expectedVersions,
   IfMatchHeader,
   respondVersioned,
   setEtag,
+  versionedEnvelope,
 } from "../../core/http/versioning";
 import {
   CreateRegionSchema,
@@ -22,27 +20,15 @@ import {
   TenantCountSchema,
   UpdateRegionSchema,
 } from "./schemas";
-import { type RegionsContext, type RegionsWriteContext, regions } from "./service";
+import { regions } from "./service";
 
 const tags = ["Regions"];
-
-function ctxOf(c: Context<AppEnv>): RegionsContext {
-  const { db, cache } = c.var.deps;
-  return { db, cache, log: c.var.log };
-}
-
-function writeCtxOf(c: Context<AppEnv>): RegionsWriteContext {
-  return { ...ctxOf(c), audit: auditContextOf(c) };
-}
 
 function body<T>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
 }
 
-const versioned = (description: string) => ({
-  ...jsonEnvelope(RegionSchema, description),
-  headers: etagResponseHeader,
-});
+const versioned = (description: string) => versionedEnvelope(RegionSchema, description);
 
 export function regionRoutes() {
   const router = createRouter();
@@ -65,7 +51,7 @@ export function regionRoutes() {
         },
       },
     ),
-    async (c) => respond(c, await regions.list(ctxOf(c), c.req.valid("query"))),
+    async (c) => respond(c, await regions.list(serviceContext(c), c.req.valid("query"))),
   );
 
   // A fixed path before `{region_id}`.
@@ -86,7 +72,8 @@ export function regionRoutes() {
         },
       },
     ),
-    async (c) => respondVersioned(c, await regions.getByCode(ctxOf(c), c.req.valid("param").code)),
+    async (c) =>
+      respondVersioned(c, await regions.getByCode(serviceContext(c), c.req.valid("param").code)),
   );
 
   router.openapi(
@@ -107,7 +94,8 @@ export function regionRoutes() {
         },
       },
     ),
-    async (c) => respondVersioned(c, await regions.get(ctxOf(c), c.req.valid("param").region_id)),
+    async (c) =>
+      respondVersioned(c, await regions.get(serviceContext(c), c.req.valid("param").region_id)),
   );
 
   router.openapi(
@@ -126,7 +114,7 @@ export function regionRoutes() {
       },
     ),
     async (c) => {
-      const region = await regions.create(writeCtxOf(c), c.req.valid("json"));
+      const region = await regions.create(writeContext(c), c.req.valid("json"));
       c.header("Location", `/api/v1/regions/${region.id}`);
       setEtag(c, region.version);
       return respond(c, region, { status: 201 });
@@ -153,7 +141,7 @@ export function regionRoutes() {
     ),
     async (c) => {
       const region = await regions.update(
-        writeCtxOf(c),
+        writeContext(c),
         c.req.valid("param").region_id,
         c.req.valid("json"),
         expectedVersions(c),
@@ -183,7 +171,7 @@ export function regionRoutes() {
     ),
     async (c) => {
       const region = await regions.deactivate(
-        writeCtxOf(c),
+        writeContext(c),
         c.req.valid("param").region_id,
         expectedVersions(c),
       );
@@ -211,7 +199,7 @@ export function regionRoutes() {
       },
     ),
     async (c) =>
-      respond(c, await regions.recountTenants(writeCtxOf(c), c.req.valid("param").region_id)),
+      respond(c, await regions.recountTenants(writeContext(c), c.req.valid("param").region_id)),
   );
 
   return router;

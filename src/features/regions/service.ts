@@ -1,17 +1,12 @@
-import type { ISql, Sql } from "postgres";
-import { type AuditContext, recordAudit } from "../../core/audit/audit-log";
+import type { ISql } from "postgres";
+import { recordAudit } from "../../core/audit/audit-log";
 import { cachedValue, forgetValue } from "../../core/cache/cached-value";
 import { keys } from "../../core/cache/keys";
-import type { Cache } from "../../core/cache/port";
 import { checkViolation, foreignKeyViolation, uniqueViolation } from "../../core/db/sql-fragments";
 import { ApiError } from "../../core/http/errors";
-import { pagination } from "../../core/http/pagination";
-import {
-  type ExpectedVersions,
-  preconditionFailed,
-  versionMatches,
-} from "../../core/http/versioning";
-import type { Logger } from "../../core/log/logger";
+import { listWindow, pageOfItems } from "../../core/http/pagination";
+import type { ServiceContext, WriteContext } from "../../core/http/service-context";
+import { assertVersion, type ExpectedVersions } from "../../core/http/versioning";
 import { presentRegion, type RegionRow, regionsRepository } from "./repository";
 import {
   type CreateRegionInput,
@@ -20,17 +15,6 @@ import {
   type RegionListInput,
   type UpdateRegionInput,
 } from "./schemas";
-
-export interface RegionsContext {
-  db: Sql;
-  cache: Cache;
-  log: Logger;
-}
-
-/** Writes also carry who made them and why, for the audit entry. */
-export interface RegionsWriteContext extends RegionsContext {
-  audit: AuditContext;
-}
 
 const CACHE_TTL_SECONDS = 60;
 const cacheKey = (id: string) => keys.platform("regions", id);
@@ -73,43 +57,31 @@ function translateWriteError(
 async function lockForWrite(tx: ISql, id: string, expected: ExpectedVersions): Promise<RegionRow> {
   const row = await regionsRepository(tx).byId(id, { lock: true });
   if (!row) throw notFound(id);
-  if (!versionMatches(expected, row.version)) throw preconditionFailed(row.version);
+  assertVersion(expected, row.version);
   return row;
 }
 
 async function assertUnused(tx: ISql, id: string, what: string): Promise<void> {
   const usage = await regionsRepository(tx).usage(id);
   if (usage.active_connections > 0 || usage.active_tenants > 0) {
-    throw new ApiError(
-      "CONFLICT",
+    throw ApiError.conflict(
       `The region cannot be ${what} while it has ${usage.active_connections} active database connection(s) and ${usage.active_tenants} active tenant(s)`,
-      {
-        details: [
-          {
-            code: "CONFLICT",
-            message: `${usage.active_connections} active connection(s), ${usage.active_tenants} active tenant(s)`,
-            field: "region_id",
-            location: "path",
-          },
-        ],
-      },
+      "region_id",
+      "path",
     );
   }
 }
 
 export const regions = {
-  async list(ctx: RegionsContext, query: RegionListInput) {
-    const { page, page_size, sort } = query;
+  async list(ctx: ServiceContext, query: RegionListInput) {
     const { rows, total } = await regionsRepository(ctx.db).list({
       ...query,
-      order: query.order ?? REGION_SORTS[sort],
-      limit: page_size,
-      offset: (page - 1) * page_size,
+      ...listWindow(query, REGION_SORTS),
     });
-    return { items: rows.map(presentRegion), pagination: pagination(page, page_size, total) };
+    return pageOfItems(query, rows.map(presentRegion), total);
   },
 
-  async get(ctx: RegionsContext, id: string): Promise<Region> {
+  async get(ctx: ServiceContext, id: string): Promise<Region> {
     const region = await cachedValue(ctx, cacheKey(id), CACHE_TTL_SECONDS, async () => {
       const row = await regionsRepository(ctx.db).byId(id);
       return row && presentRegion(row);
@@ -118,7 +90,7 @@ export const regions = {
     return region;
   },
 
-  async getByCode(ctx: RegionsContext, code: string): Promise<Region> {
+  async getByCode(ctx: ServiceContext, code: string): Promise<Region> {
     const row = await regionsRepository(ctx.db).byCode(code);
     if (!row) {
       throw new ApiError("NOT_FOUND", `Region ${code} not found`, {
@@ -130,7 +102,7 @@ export const regions = {
     return presentRegion(row);
   },
 
-  async create(ctx: RegionsWriteContext, input: CreateRegionInput): Promise<Region> {
+  async create(ctx: WriteContext, input: CreateRegionInput): Promise<Region> {
     try {
       return await ctx.db.begin(async (tx) => {
         const region = presentRegion(await regionsRepository(tx).insert(input));
@@ -148,7 +120,7 @@ export const regions = {
   },
 
   async update(
-    ctx: RegionsWriteContext,
+    ctx: WriteContext,
     id: string,
     input: UpdateRegionInput,
     expected: ExpectedVersions,
@@ -158,7 +130,7 @@ export const regions = {
         const before = await lockForWrite(tx, id, expected);
         if (input.is_active === false && before.is_active)
           await assertUnused(tx, id, "deactivated");
-        const row = await regionsRepository(tx).update(id, input, "any");
+        const row = await regionsRepository(tx).update(id, input);
         const after = presentRegion(row as RegionRow);
         await recordAudit(tx, ctx.audit, {
           action: "regions.update",
@@ -177,15 +149,14 @@ export const regions = {
   },
 
   /** Soft deactivation (regions are never deleted: connections and history point at them). */
-  async deactivate(ctx: RegionsWriteContext, id: string, expected: ExpectedVersions) {
+  async deactivate(ctx: WriteContext, id: string, expected: ExpectedVersions) {
     const region = await ctx.db.begin(async (tx) => {
       const before = await lockForWrite(tx, id, expected);
       await assertUnused(tx, id, "deactivated");
-      const row = await regionsRepository(tx).update(
-        id,
-        { is_active: false, accepts_new_tenants: false },
-        "any",
-      );
+      const row = await regionsRepository(tx).update(id, {
+        is_active: false,
+        accepts_new_tenants: false,
+      });
       const after = presentRegion(row as RegionRow);
       await recordAudit(tx, ctx.audit, {
         action: "regions.deactivate",
@@ -201,7 +172,7 @@ export const regions = {
   },
 
   /** Recounts the tenants placed in the region (every tenant not archived or deleted). */
-  async recountTenants(ctx: RegionsWriteContext, id: string) {
+  async recountTenants(ctx: WriteContext, id: string) {
     const result = await ctx.db.begin(async (tx) => {
       const repo = regionsRepository(tx);
       const before = await repo.byId(id, { lock: true });
@@ -215,9 +186,7 @@ export const regions = {
       }
       let region = presentRegion(before);
       if (count !== before.current_tenants) {
-        region = presentRegion(
-          (await repo.update(id, { current_tenants: count }, "any")) as RegionRow,
-        );
+        region = presentRegion((await repo.update(id, { current_tenants: count })) as RegionRow);
         await recordAudit(tx, ctx.audit, {
           action: "regions.recount_tenants",
           resourceType: "region",
