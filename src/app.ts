@@ -17,6 +17,7 @@ import { referenceDataRoutes } from "./features/reference-data/routes";
 import { regionRoutes } from "./features/regions/routes";
 import { roleRoutes } from "./features/roles/routes";
 import { sessionRoutes } from "./features/sessions/routes";
+import { userRoutes } from "./features/users/routes";
 import { VERSION } from "./version";
 
 export interface AppOptions {
@@ -53,6 +54,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", roleRoutes());
   app.route("/api/v1", regionRoutes());
   app.route("/api/v1", auditRoutes());
+  app.route("/api/v1", userRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));
