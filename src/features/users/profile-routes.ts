@@ -18,6 +18,7 @@ import { auth } from "../auth/service";
 import { profile } from "./profile";
 import {
   OnboardingStatusSchema,
+  type PlatformUser,
   PlatformUserSchema,
   PreferencesSchema,
   SyncFromTokenSchema,
@@ -27,6 +28,9 @@ import {
 import type { UsersContext, UsersWriteContext } from "./service";
 
 const tags = ["User Profile"];
+
+export const PREFERENCES_DESCRIPTION =
+  "`timezone`, `locale`, `notification_preferences`, `ui_preferences`: each one sent replaces the stored value.";
 
 export function usersCtxOf(c: Context<AppEnv>): UsersContext {
   const { db, cache, identity, waitUntil } = c.var.deps;
@@ -39,6 +43,12 @@ export function usersWriteCtxOf(c: Context<AppEnv>): UsersWriteContext {
 
 export function body<T>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
+}
+
+/** Answers a write with the user and their new `ETag`. */
+export function respondWithUser(c: Context<AppEnv>, user: PlatformUser) {
+  setEtag(c, user.version);
+  return respond(c, user);
 }
 
 /** Self-service writes take If-Match when the client sends one; without it the write applies. */
@@ -54,10 +64,50 @@ const OptionalIfMatch = IfMatchHeader.extend({
   }),
 });
 
-const ownUser = (description: string) => ({
-  ...jsonEnvelope(PlatformUserSchema, description),
-  headers: etagResponseHeader,
-});
+/** A PUT on the caller's own row: `/users/me` and `/users/me/preferences`. */
+function ownWrite(
+  router: Router,
+  spec: {
+    path: string;
+    what: "profile" | "preferences";
+    schema: typeof UpdateProfileSchema | typeof PreferencesSchema;
+    operationId: string;
+    summary: string;
+    description: string;
+  },
+) {
+  router.openapi(
+    protectedRoute(
+      {},
+      {
+        method: "put",
+        path: spec.path,
+        operationId: spec.operationId,
+        tags,
+        summary: spec.summary,
+        description: spec.description,
+        request: { headers: OptionalIfMatch, body: body(spec.schema) },
+        responses: {
+          200: {
+            ...jsonEnvelope(PlatformUserSchema, "The updated user"),
+            headers: etagResponseHeader,
+          },
+          ...errorResponses(400, 412),
+        },
+      },
+    ),
+    async (c) =>
+      respondWithUser(
+        c,
+        await profile.update(
+          usersWriteCtxOf(c),
+          c.req.valid("json"),
+          optionalExpectedVersions(c),
+          spec.what,
+        ),
+      ),
+  );
+}
 
 /** `/users/me/...` and `/users/sync-from-token`: registered before `/users/{user_id}`. */
 export function registerProfileRoutes(router: Router) {
@@ -84,57 +134,24 @@ export function registerProfileRoutes(router: Router) {
     },
   );
 
-  router.openapi(
-    protectedRoute(
-      {},
-      {
-        method: "put",
-        path: "/users/me",
-        operationId: "updateMyProfile",
-        tags,
-        summary: "Update the signed-in user's profile",
-        description:
-          "Profile fields only (names, avatar, phone, job title, company, departments, time zone, locale). Email and username belong to the identity provider; status, superadmin and metadata to administrators: any of them is a 400 naming the field.",
-        request: { headers: OptionalIfMatch, body: body(UpdateProfileSchema) },
-        responses: { 200: ownUser("The updated user"), ...errorResponses(400, 412) },
-      },
-    ),
-    async (c) => {
-      const user = await profile.update(
-        usersWriteCtxOf(c),
-        c.req.valid("json"),
-        optionalExpectedVersions(c),
-      );
-      setEtag(c, user.version);
-      return respond(c, user);
-    },
-  );
+  ownWrite(router, {
+    path: "/users/me",
+    what: "profile",
+    schema: UpdateProfileSchema,
+    operationId: "updateMyProfile",
+    summary: "Update the signed-in user's profile",
+    description:
+      "Profile fields only (names, avatar, phone, job title, company, departments, time zone, locale). Email and username belong to the identity provider; status, superadmin and metadata to administrators: any of them is a 400 naming the field.",
+  });
 
-  router.openapi(
-    protectedRoute(
-      {},
-      {
-        method: "put",
-        path: "/users/me/preferences",
-        operationId: "updateMyPreferences",
-        tags,
-        summary: "Update the signed-in user's preferences",
-        description:
-          "`timezone`, `locale`, `notification_preferences`, `ui_preferences`: each one sent replaces the stored value.",
-        request: { headers: OptionalIfMatch, body: body(PreferencesSchema) },
-        responses: { 200: ownUser("The updated user"), ...errorResponses(400, 412) },
-      },
-    ),
-    async (c) => {
-      const user = await profile.updatePreferences(
-        usersWriteCtxOf(c),
-        c.req.valid("json"),
-        optionalExpectedVersions(c),
-      );
-      setEtag(c, user.version);
-      return respond(c, user);
-    },
-  );
+  ownWrite(router, {
+    path: "/users/me/preferences",
+    what: "preferences",
+    schema: PreferencesSchema,
+    operationId: "updateMyPreferences",
+    summary: "Update the signed-in user's preferences",
+    description: PREFERENCES_DESCRIPTION,
+  });
 
   router.openapi(
     protectedRoute(

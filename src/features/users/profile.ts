@@ -29,21 +29,18 @@ const nonEmpty = (value: Record<string, unknown>) => Object.keys(value).length >
 
 /** The signed-in user's own account: profile, preferences, onboarding, and sync from a token. */
 export const profile = {
-  /** Own profile fields only; If-Match is optional here (a user editing their own profile). */
+  /**
+   * The caller's own profile fields or preferences (the routes' schemas say which); If-Match is
+   * optional here (a user editing their own account).
+   */
   async update(
     ctx: UsersWriteContext,
     patch: Record<string, unknown>,
     expected: ExpectedVersions,
+    what: "profile" | "preferences",
   ): Promise<PlatformUser> {
-    return updateUser(ctx, ctx.actor.id, patch, expected, "users.update_self");
-  },
-
-  async updatePreferences(
-    ctx: UsersWriteContext,
-    patch: Record<string, unknown>,
-    expected: ExpectedVersions,
-  ): Promise<PlatformUser> {
-    return updateUser(ctx, ctx.actor.id, patch, expected, "users.update_preferences");
+    const action = what === "profile" ? "users.update_self" : "users.update_preferences";
+    return updateUser(ctx, ctx.actor.id, patch, expected, action);
   },
 
   /**

@@ -1,6 +1,12 @@
 import type { ISql, PendingQuery, Row } from "postgres";
 import { allOf, likeTerm } from "../../core/db/sql-fragments";
-import type { PlatformUser, SearchField, UserFilter, UserSort } from "./schemas";
+import {
+  type PlatformUser,
+  SEARCH_FIELDS,
+  type SearchField,
+  type UserFilter,
+  type UserSort,
+} from "./schemas";
 
 /** A platform user row as the API reads it (never `provider_metadata`: the provider's own). */
 export type UserRow = Omit<PlatformUser, "created_at" | "updated_at" | "last_login_at"> & {
@@ -127,17 +133,7 @@ function grantsAny(sql: ISql, codes: string[]): PendingQuery<Row[]> {
 function conditions(sql: ISql, filter: UserFilter): PendingQuery<Row[]>[] {
   const where: PendingQuery<Row[]>[] = [sql`u.deleted_at is null`];
   if (filter.search) {
-    const fields = filter.search_fields?.length
-      ? filter.search_fields
-      : ([
-          "email",
-          "username",
-          "first_name",
-          "last_name",
-          "display_name",
-          "company",
-          "job_title",
-        ] as const);
+    const fields = filter.search_fields?.length ? filter.search_fields : SEARCH_FIELDS;
     where.push(sql`(${searchCondition(sql, filter.search, fields)})`);
   }
   if (filter.email) where.push(sql`lower(u.email) = ${filter.email.toLowerCase()}`);

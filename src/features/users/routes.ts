@@ -11,7 +11,14 @@ import {
   respondVersioned,
   setEtag,
 } from "../../core/http/versioning";
-import { body, registerProfileRoutes, usersCtxOf, usersWriteCtxOf } from "./profile-routes";
+import {
+  body,
+  PREFERENCES_DESCRIPTION,
+  registerProfileRoutes,
+  respondWithUser,
+  usersCtxOf,
+  usersWriteCtxOf,
+} from "./profile-routes";
 import {
   BulkRequestSchema,
   BulkResultSchema,
@@ -186,16 +193,16 @@ export function userRoutes() {
         },
       },
     ),
-    async (c) => {
-      const user = await users.update(
-        usersWriteCtxOf(c),
-        c.req.valid("param").user_id,
-        c.req.valid("json"),
-        expectedVersions(c),
-      );
-      setEtag(c, user.version);
-      return respond(c, user);
-    },
+    async (c) =>
+      respondWithUser(
+        c,
+        await users.update(
+          usersWriteCtxOf(c),
+          c.req.valid("param").user_id,
+          c.req.valid("json"),
+          expectedVersions(c),
+        ),
+      ),
   );
 
   router.openapi(
@@ -213,15 +220,15 @@ export function userRoutes() {
         responses: { 200: versioned("The user"), ...errorResponses(400, 404, 409) },
       },
     ),
-    async (c) => {
-      const user = await users.setStatus(
-        usersWriteCtxOf(c),
-        c.req.valid("param").user_id,
-        c.req.valid("json"),
-      );
-      setEtag(c, user.version);
-      return respond(c, user);
-    },
+    async (c) =>
+      respondWithUser(
+        c,
+        await users.setStatus(
+          usersWriteCtxOf(c),
+          c.req.valid("param").user_id,
+          c.req.valid("json"),
+        ),
+      ),
   );
 
   router.openapi(
@@ -233,8 +240,7 @@ export function userRoutes() {
         operationId: "updateUserPreferences",
         tags,
         summary: "Update a platform user's preferences",
-        description:
-          "`timezone`, `locale`, `notification_preferences`, `ui_preferences`: each one sent replaces the stored value.",
+        description: PREFERENCES_DESCRIPTION,
         request: { params: UserIdParams, headers: IfMatchHeader, body: body(PreferencesSchema) },
         responses: {
           200: versioned("The updated user"),
@@ -242,16 +248,16 @@ export function userRoutes() {
         },
       },
     ),
-    async (c) => {
-      const user = await users.updatePreferences(
-        usersWriteCtxOf(c),
-        c.req.valid("param").user_id,
-        c.req.valid("json"),
-        expectedVersions(c),
-      );
-      setEtag(c, user.version);
-      return respond(c, user);
-    },
+    async (c) =>
+      respondWithUser(
+        c,
+        await users.updatePreferences(
+          usersWriteCtxOf(c),
+          c.req.valid("param").user_id,
+          c.req.valid("json"),
+          expectedVersions(c),
+        ),
+      ),
   );
 
   router.openapi(
