@@ -18,6 +18,7 @@ import { referenceDataRoutes } from "./features/reference-data/routes";
 import { regionRoutes } from "./features/regions/routes";
 import { roleRoutes } from "./features/roles/routes";
 import { sessionRoutes } from "./features/sessions/routes";
+import { userRoutes } from "./features/users/routes";
 import { VERSION } from "./version";
 
 export interface AppOptions {
@@ -55,6 +56,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", regionRoutes());
   app.route("/api/v1", auditRoutes());
   app.route("/api/v1", organizationRoutes());
+  app.route("/api/v1", userRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));

@@ -85,6 +85,7 @@ describe("migrations", () => {
       "admin/0005_monitoring_and_migrations.sql",
       "admin/0006_audit_and_idempotency.sql",
       "admin/0007_organization_settings_and_members.sql",
+      "admin/0008_platform_users_version.sql",
     ]);
     expect(firstRun.applied.at(-1)).toBe("seed/billing/plans.sql");
     expect(firstRun.applied).toHaveLength(fileCount);
@@ -371,10 +372,14 @@ describe("organizations, regions, connections, tenants", () => {
     ["regions", "priority = priority + 1"],
     ["database_connections", "port = port + 1"],
     ["tenants", "description = 'changed'"],
+    ["platform_users", "job_title = 'changed'"],
   ])("bumps %s.version on update too", async (table, change) => {
-    const id = { regions: ids.region, database_connections: ids.connection, tenants: ids.tenant }[
-      table
-    ];
+    const id = {
+      regions: ids.region,
+      database_connections: ids.connection,
+      tenants: ids.tenant,
+      platform_users: ids.user,
+    }[table];
     const version = async () =>
       (
         await db.sql.unsafe<{ version: number }[]>(
@@ -385,6 +390,22 @@ describe("organizations, regions, connections, tenants", () => {
     const before = await version();
     await db.sql.unsafe(`update admin.${table} set ${change} where id = $1`, [id ?? ""]);
     expect(await version()).toBe(before + 1);
+  });
+
+  it("derives platform_users.profile_completion_percentage from the profile fields", async () => {
+    const [row] = await db.sql<{ id: string; profile_completion_percentage: number }[]>`
+      insert into admin.platform_users (email, username, external_user_id, first_name, last_name,
+                                        profile_completion_percentage)
+      values ('complete@example.com', 'complete', 'ext-complete', 'Ada', ' ', 100)
+      returning id, profile_completion_percentage`;
+    expect(row?.profile_completion_percentage).toBe(13);
+    const [after] = await db.sql<{ profile_completion_percentage: number }[]>`
+      update admin.platform_users
+      set last_name = 'Lovelace', display_name = 'Ada', avatar_url = 'https://x.example/a.png',
+          phone = '+353861234567', job_title = 'Engineer', company = 'Engines',
+          departments = '{R&D}'
+      where id = ${row?.id ?? ""} returning profile_completion_percentage`;
+    expect(after?.profile_completion_percentage).toBe(100);
   });
 
   it("keeps current_tenants ≤ max_tenants", async () => {

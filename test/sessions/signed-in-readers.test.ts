@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { forgetPrincipal } from "../../src/core/auth/principal";
+import { apiClient } from "../support/api-client";
 import { createTestApp, randomIp, type TestApp } from "../support/harness";
 
 /** Reference data and /session for callers that present a platform access token. */
@@ -90,9 +90,9 @@ describe("a bearer that is not a usable platform access token", () => {
     const before = await t.request("/api/v1/session", { headers: bearer(token) });
     expect((await before.json()).data.user_type).toBe("user");
 
-    // Deactivate the way the users service does: the row, then the cached principal.
-    await t.deps.db`update admin.platform_users set is_active = false where id = ${user.id}`;
-    await forgetPrincipal(t.deps.cache, user.externalId);
+    const admin = await apiClient(t, await t.createUser({ roles: ["platform_admin"] }));
+    const off = await admin.post(`/users/${user.id}/status`, { is_active: false });
+    expect(off.status).toBe(200);
     const after = await t.request("/api/v1/session", { ip: randomIp(), headers: bearer(token) });
     expect(after.headers.get("x-guest-session-rejected")).toBe("not-a-platform-user");
     expect((await after.json()).data.user_type).toBe("guest");

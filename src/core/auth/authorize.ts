@@ -19,6 +19,12 @@ export interface PermissionRequirement {
   dangerous?: boolean;
   /** Needs introspection without being dangerous (logout: the session must still be live). */
   introspect?: boolean;
+  /**
+   * A verified token whose account has no platform user yet is let through, with no principal
+   * set (only `POST /users/sync-from-token`, which creates it). A deactivated user is still
+   * refused.
+   */
+  allowUnregistered?: boolean;
 }
 
 export function bearerToken(header: string | undefined): string | undefined {
@@ -34,16 +40,15 @@ export interface PlatformSignIn {
 }
 
 /**
- * Verifies a bearer token of the admin realm (introspecting it when asked) and loads its active
- * platform user. Throws the API error to answer: 401 for anything wrong with the token, 403 for
- * a valid token of no (or a deactivated) platform user, 503 when the identity provider cannot be
- * reached.
+ * Verifies a bearer token of the admin realm (introspecting it when asked) and loads its platform
+ * user, if any. Throws the API error to answer: 401 for anything wrong with the token, 403 for a
+ * deactivated platform user, 503 when the identity provider cannot be reached.
  */
-export async function authenticatePlatformUser(
+async function verifySignIn(
   c: Context<AppEnv>,
   token: string,
   options: { introspect: boolean },
-): Promise<PlatformSignIn> {
+): Promise<{ principal: PlatformPrincipal | undefined; claims: VerifiedToken }> {
   const { identity, db, cache } = c.var.deps;
   if (!identity) {
     throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
@@ -80,13 +85,30 @@ export async function authenticatePlatformUser(
   }
 
   const principal = await loadPrincipal(db, cache, claims.sub);
+  if (principal && !principal.is_active) {
+    throw new ApiError("FORBIDDEN", "This account is deactivated");
+  }
+  return { principal, claims };
+}
+
+/**
+ * Verifies a bearer token of the admin realm (introspecting it when asked) and loads its active
+ * platform user. Throws the API error to answer: 401 for anything wrong with the token, 403 for
+ * a valid token of no (or a deactivated) platform user, 503 when the identity provider cannot be
+ * reached.
+ */
+export async function authenticatePlatformUser(
+  c: Context<AppEnv>,
+  token: string,
+  options: { introspect: boolean },
+): Promise<PlatformSignIn> {
+  const { principal, claims } = await verifySignIn(c, token, options);
   if (!principal) {
     throw new ApiError(
       "FORBIDDEN",
       "This account is not a platform user; sign in through /api/v1/auth/login first",
     );
   }
-  if (!principal.is_active) throw new ApiError("FORBIDDEN", "This account is deactivated");
   return { principal, claims };
 }
 
@@ -103,6 +125,14 @@ export function authorize(requirement: PermissionRequirement): MiddlewareHandler
         throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
       }
       throw unauthorized();
+    }
+    if (requirement.allowUnregistered) {
+      const { principal, claims } = await verifySignIn(c, token, { introspect });
+      // Not a platform user yet: counted under the account's id at the identity provider.
+      await enforceApiRateLimits(c, { userId: principal?.id ?? `sub:${claims.sub}` });
+      if (principal) c.set("principal", principal);
+      c.set("token", claims);
+      return next();
     }
     const { principal, claims } = await authenticatePlatformUser(c, token, { introspect });
     const tenantId = c.req.param("tenant_id");

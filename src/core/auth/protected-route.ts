@@ -28,7 +28,9 @@ export function protectedRoute<const R extends RouteConfig>(
   };
   const note = declared.code
     ? `Requires permission \`${declared.code}\`${declared.dangerous ? " (dangerous: the token is also checked with the identity provider on every call)" : ""}.`
-    : "Requires a signed-in platform user.";
+    : requirement.allowUnregistered
+      ? "Requires an access token of the admin realm; its account need not be a platform user yet."
+      : "Requires a signed-in platform user.";
   const existing = Array.isArray(route.middleware)
     ? route.middleware
     : route.middleware

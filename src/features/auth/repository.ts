@@ -1,4 +1,4 @@
-import type { Sql } from "postgres";
+import type { ISql, Sql } from "postgres";
 
 export interface PlatformUserRow {
   id: string;
@@ -24,34 +24,57 @@ export interface TokenIdentity {
   lastName?: string;
 }
 
+const PROFILE_COLUMNS = `id, email, username, external_user_id, first_name, last_name, display_name,
+  timezone, locale, is_active, is_superadmin, last_login_at, created_at`;
+
+/**
+ * The platform user of a Keycloak account, created on first sign-in and refreshed from the token
+ * afterwards. Matched by the identity provider's id first; a row with the same username but
+ * another id (the account was recreated in Keycloak) is re-linked, not duplicated. Runs on the
+ * pool or inside a transaction (sync-from-token audits the change in the same one).
+ */
+export async function upsertPlatformUserFromToken(
+  sql: ISql,
+  identity: TokenIdentity,
+  options: { login: boolean },
+): Promise<PlatformUserRow> {
+  const lastLogin = options.login ? sql`now()` : sql`last_login_at`;
+  const [linked] = await sql<PlatformUserRow[]>`
+    update admin.platform_users set
+      email = ${identity.email},
+      username = ${identity.username},
+      external_id = ${identity.sub},
+      first_name = coalesce(${identity.firstName ?? null}, first_name),
+      last_name = coalesce(${identity.lastName ?? null}, last_name),
+      last_login_at = ${lastLogin}
+    where external_auth_provider = 'keycloak' and external_user_id = ${identity.sub}
+    returning ${sql.unsafe(PROFILE_COLUMNS)}`;
+  if (linked) return linked;
+  const [row] = await sql<PlatformUserRow[]>`
+    insert into admin.platform_users
+      (email, username, external_id, external_auth_provider, external_user_id, first_name, last_name, last_login_at)
+    values (${identity.email}, ${identity.username}, ${identity.sub}, 'keycloak', ${identity.sub},
+            ${identity.firstName ?? null}, ${identity.lastName ?? null},
+            ${options.login ? sql`now()` : null})
+    on conflict (username) do update set
+      email = excluded.email,
+      external_id = excluded.external_id,
+      external_user_id = excluded.external_user_id,
+      first_name = coalesce(excluded.first_name, admin.platform_users.first_name),
+      last_name = coalesce(excluded.last_name, admin.platform_users.last_name),
+      last_login_at = coalesce(excluded.last_login_at, admin.platform_users.last_login_at)
+    returning ${sql.unsafe(PROFILE_COLUMNS)}`;
+  if (!row) throw new Error("upsert returned no row");
+  return row;
+}
+
 export function authRepository(sql: Sql) {
   return {
-    /**
-     * The platform user of a Keycloak account, created on first sign-in and refreshed from the
-     * token afterwards. Matched by the identity provider's id; a row with the same username or
-     * email but another id (the account was recreated in Keycloak) is re-linked, not duplicated.
-     */
     async upsertFromToken(
       identity: TokenIdentity,
       options: { login: boolean },
     ): Promise<PlatformUserRow> {
-      const [row] = await sql<PlatformUserRow[]>`
-        insert into admin.platform_users
-          (email, username, external_id, external_auth_provider, external_user_id, first_name, last_name, last_login_at)
-        values (${identity.email}, ${identity.username}, ${identity.sub}, 'keycloak', ${identity.sub},
-                ${identity.firstName ?? null}, ${identity.lastName ?? null},
-                ${options.login ? sql`now()` : null})
-        on conflict (username) do update set
-          email = excluded.email,
-          external_id = excluded.external_id,
-          external_user_id = excluded.external_user_id,
-          first_name = coalesce(excluded.first_name, admin.platform_users.first_name),
-          last_name = coalesce(excluded.last_name, admin.platform_users.last_name),
-          last_login_at = coalesce(excluded.last_login_at, admin.platform_users.last_login_at)
-        returning id, email, username, external_user_id, first_name, last_name, display_name, timezone,
-                  locale, is_active, is_superadmin, last_login_at, created_at`;
-      if (!row) throw new Error("upsert returned no row");
-      return row;
+      return upsertPlatformUserFromToken(sql, identity, options);
     },
 
     async byId(id: string): Promise<PlatformUserRow | undefined> {

@@ -249,7 +249,8 @@ export const auth = {
     return { message: input.everywhere ? "Signed out everywhere" : "Signed out" };
   },
 
-  async me(ctx: AuthContext, principal: PlatformPrincipal) {
+  /** The caller's profile; also `GET /users/me`. */
+  async me(ctx: Pick<AuthContext, "db" | "identity">, principal: PlatformPrincipal) {
     const user = await authRepository(ctx.db).byId(principal.id);
     if (!user) throw ApiError.notFound("User not found");
     return profileOf(ctx, user);
