@@ -8,6 +8,7 @@ import { requestContext } from "./core/http/middleware/request-context";
 import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/security";
 import { validationHook } from "./core/http/validation";
 import { authRoutes } from "./features/auth/routes";
+import { databaseRoutes } from "./features/databases/routes";
 import { buildDocument, type OpenApiDocument } from "./features/docs/document";
 import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
@@ -51,6 +52,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", permissionRoutes({ document: () => openApiDocument() }));
   app.route("/api/v1", roleRoutes());
   app.route("/api/v1", regionRoutes());
+  app.route("/api/v1", databaseRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));
