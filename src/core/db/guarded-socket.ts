@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { connect, type Socket } from "node:net";
-import { refusedAddress } from "./host-policy";
+import { type HostRefusal, refusedAddress } from "./host-policy";
 import type { SocketFactory } from "./regional-router";
 
 /** A resolver (injectable for tests): every address a name has, as getaddrinfo gives them. */
@@ -24,14 +24,17 @@ export function guardedSocket(options: {
   port: number;
   timeoutMs: number;
   lookup?: Lookup;
+  /** The policy (tests replace it to see the socket connect on this machine). */
+  refused?: (address: string) => HostRefusal;
 }): () => Promise<Socket> {
   const { host, port, timeoutMs } = options;
   const lookup = options.lookup ?? systemLookup;
+  const refused = options.refused ?? refusedAddress;
   return async () => {
     const addresses = await lookup(host);
     if (addresses.length === 0) throw new ForbiddenHostError(`${host} does not resolve`);
     for (const { address } of addresses) {
-      const why = refusedAddress(address);
+      const why = refused(address);
       if (why) {
         throw new ForbiddenHostError(
           `${host} resolves to ${address} (${why}): refused while ALLOW_PRIVATE_DATABASE_HOSTS is off`,
