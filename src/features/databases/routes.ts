@@ -3,7 +3,7 @@ import { auditContextOf } from "../../core/audit/audit-log";
 import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import { createRouter } from "../../core/http/router";
 import {
   etagResponseHeader,
@@ -42,10 +42,6 @@ function ctxOf(c: Context<AppEnv>): DatabasesContext {
 
 function writeCtxOf(c: Context<AppEnv>): DatabasesWriteContext {
   return { ...ctxOf(c), audit: auditContextOf(c) };
-}
-
-function body<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
 }
 
 const versioned = (description: string) => ({
@@ -107,7 +103,7 @@ export function databaseRoutes() {
         tags,
         summary: "Check database connections",
         description: `Connects to each connection (its decrypted password, on Workers its Hyperdrive binding), runs \`select 1\`, concurrently, each within \`timeout_seconds\` (at most ${MAX_CHECK_TIMEOUT_SECONDS} s), and records the outcome (\`is_healthy\`, \`last_health_check\`, \`consecutive_failures\`). Named connections are checked even when deactivated; without \`connection_ids\`, every active one.`,
-        request: { body: body(HealthCheckRequestSchema) },
+        request: { body: jsonBody(HealthCheckRequestSchema) },
         responses: {
           200: jsonEnvelope(HealthCheckResponseSchema, "The result per connection"),
           ...errorResponses(400),
@@ -150,7 +146,7 @@ export function databaseRoutes() {
         tags,
         summary: "Register a database connection",
         description: `The password is sealed (AES-256-GCM, bound to the new row) before it is stored, and never returned or logged; 503 when no encryption key is configured. The name is unique and never reused (409); the region must exist (400) and be active (409). ${HOST_POLICY}`,
-        request: { body: body(CreateConnectionSchema) },
+        request: { body: jsonBody(CreateConnectionSchema) },
         responses: { 201: versioned("The new connection"), ...errorResponses(400, 409) },
       },
     ),
@@ -175,7 +171,7 @@ export function databaseRoutes() {
         request: {
           params: ConnectionIdParams,
           headers: IfMatchHeader,
-          body: body(UpdateConnectionSchema),
+          body: jsonBody(UpdateConnectionSchema),
         },
         responses: {
           200: versioned("The updated connection"),

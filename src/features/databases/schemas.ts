@@ -174,26 +174,34 @@ const poolMessage = {
   path: ["pool_min_size"],
 };
 
+/** What both create and update may set (all optional here; create requires some). */
+const settable = {
+  connection_type: z.enum(CONNECTION_TYPES).optional(),
+  host: host.optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database_name: identifier("database name").optional(),
+  ssl_mode: z.enum(SSL_MODES).optional(),
+  username: identifier("user name").optional(),
+  hyperdrive_binding: hyperdriveBinding.optional(),
+  pool_min_size: poolSettings.pool_min_size.optional(),
+  pool_max_size: poolSettings.pool_max_size.optional(),
+  pool_timeout_seconds: poolSettings.pool_timeout_seconds.optional(),
+  pool_recycle_seconds: poolSettings.pool_recycle_seconds.optional(),
+  pool_pre_ping: poolSettings.pool_pre_ping.optional(),
+  max_consecutive_failures: z.number().int().min(1).max(1000).optional(),
+  metadata: metadata.optional(),
+  tags: tags.optional(),
+};
+
 export const CreateConnectionSchema = z
   .strictObject({
+    ...settable,
     region_id: z.uuid("expected a region id (UUID)"),
     connection_name: connectionName,
     connection_type: z.enum(CONNECTION_TYPES),
     host: host.openapi({ example: "db.eu.example.com" }),
-    port: z.number().int().min(1).max(65535).optional(),
     database_name: identifier("database name").openapi({ example: "neofast_shared_eu" }),
-    ssl_mode: z.enum(SSL_MODES).optional(),
-    username: identifier("user name").optional(),
     password: password.optional(),
-    hyperdrive_binding: hyperdriveBinding.optional(),
-    pool_min_size: poolSettings.pool_min_size.optional(),
-    pool_max_size: poolSettings.pool_max_size.optional(),
-    pool_timeout_seconds: poolSettings.pool_timeout_seconds.optional(),
-    pool_recycle_seconds: poolSettings.pool_recycle_seconds.optional(),
-    pool_pre_ping: poolSettings.pool_pre_ping.optional(),
-    max_consecutive_failures: z.number().int().min(1).max(1000).optional(),
-    metadata: metadata.optional(),
-    tags: tags.optional(),
   })
   .refine(poolConsistent, poolMessage)
   .openapi("CreateDatabaseConnectionRequest");
@@ -201,26 +209,12 @@ export type CreateConnectionInput = z.infer<typeof CreateConnectionSchema>;
 
 export const UpdateConnectionSchema = z
   .strictObject({
-    connection_type: z.enum(CONNECTION_TYPES).optional(),
-    host: host.optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    database_name: identifier("database name").optional(),
-    ssl_mode: z.enum(SSL_MODES).optional(),
-    username: identifier("user name").optional(),
+    ...settable,
     password: password
       .nullable()
       .optional()
       .openapi({ description: "A new password (re-sealed), or null to remove it." }),
-    hyperdrive_binding: hyperdriveBinding.optional(),
-    pool_min_size: poolSettings.pool_min_size.optional(),
-    pool_max_size: poolSettings.pool_max_size.optional(),
-    pool_timeout_seconds: poolSettings.pool_timeout_seconds.optional(),
-    pool_recycle_seconds: poolSettings.pool_recycle_seconds.optional(),
-    pool_pre_ping: poolSettings.pool_pre_ping.optional(),
-    max_consecutive_failures: z.number().int().min(1).max(1000).optional(),
     is_active: z.boolean().optional(),
-    metadata: metadata.optional(),
-    tags: tags.optional(),
   })
   .refine((body) => Object.values(body).some((v) => v !== undefined), {
     message: "Nothing to update: send at least one field",

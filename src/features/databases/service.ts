@@ -146,6 +146,23 @@ function auditImage(connection: DatabaseConnection, password?: "set" | "removed"
   return { ...connection, password: password === "set" ? "set" : null };
 }
 
+/** The audit entry of a change to an existing connection, in the change's transaction. */
+function auditChange(
+  tx: ISql,
+  ctx: DatabasesWriteContext,
+  action: string,
+  before: ConnectionRow,
+  change: { after: DatabaseConnection; password?: "set" | "removed" | undefined },
+): Promise<void> {
+  return recordAudit(tx, ctx.audit, {
+    action,
+    resourceType: "database_connection",
+    resourceId: before.id,
+    before: presentConnection(before),
+    after: auditImage(change.after, change.password),
+  });
+}
+
 async function lockForWrite(tx: ISql, id: string, expected: ExpectedVersions) {
   const row = await connectionsRepository(tx).byId(id, { lock: true });
   if (!row) throw notFound(id);
@@ -348,15 +365,9 @@ export const databases = {
         );
         await assertTenantsKeepTheirDatabase(tx, before, row, routeBefore);
         const after = presentConnection(row);
-        await recordAudit(tx, ctx.audit, {
-          action: "databases.update",
-          resourceType: "database_connection",
-          resourceId: id,
-          before: presentConnection(before),
-          after: auditImage(
-            after,
-            password === undefined ? undefined : password === null ? "removed" : "set",
-          ),
+        await auditChange(tx, ctx, "databases.update", before, {
+          after,
+          password: password === undefined ? undefined : password === null ? "removed" : "set",
         });
         return after;
       });
@@ -384,13 +395,7 @@ export const databases = {
       const row = await repo.update(id, { is_active: false, deleted_at: new Date() });
       await assertTenantsKeepTheirDatabase(tx, before, row, routeBefore, { deleting: true });
       const after = presentConnection(row);
-      await recordAudit(tx, ctx.audit, {
-        action: "databases.delete",
-        resourceType: "database_connection",
-        resourceId: id,
-        before: presentConnection(before),
-        after,
-      });
+      await auditChange(tx, ctx, "databases.delete", before, { after });
       return after;
     });
     await forgetValue(ctx, cacheKey(id));
