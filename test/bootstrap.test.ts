@@ -12,7 +12,12 @@ function capture() {
 describe("bootstrap (the Bun server's dependencies)", () => {
   it("uses the configured database, finds it migrated, and closes cleanly", async () => {
     const { lines, logger } = capture();
-    const config = loadConfig({ ENVIRONMENT: "test", ADMIN_DATABASE_URL: inject("databaseUrl") });
+    const config = loadConfig({
+      ENVIRONMENT: "test",
+      ADMIN_DATABASE_URL: inject("databaseUrl"),
+      // A key of its own: without one, bootstrap would keep a generated key in ./.data.
+      APP_ENCRYPTION_KEY: `k1:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`,
+    });
     const runtime = await bootstrap(config, logger);
     expect(runtime.database).toBe("configured");
     const [row] = await runtime.deps.db<
