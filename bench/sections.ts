@@ -85,6 +85,7 @@ function appVariant(
       ...shared,
       ...(options.cache ? { cache: options.cache } : {}),
       db: runtime.deps.db,
+      regional: runtime.deps.regional,
       waitUntil: (promise) => void promise.catch(() => {}),
     };
     if (options.cache) {
@@ -176,6 +177,7 @@ function composedVariant(layers: number): () => Promise<Variant> {
     const deps: Deps = {
       ...createSharedDeps(config, quiet),
       db: runtime.deps.db,
+      regional: runtime.deps.regional,
       waitUntil: (promise) => void promise.catch(() => {}),
     };
     const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -9,6 +9,7 @@ import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/se
 import { validationHook } from "./core/http/validation";
 import { auditRoutes } from "./features/audit/routes";
 import { authRoutes } from "./features/auth/routes";
+import { databaseRoutes } from "./features/databases/routes";
 import { buildDocument, type OpenApiDocument } from "./features/docs/document";
 import { type DocsAssets, docsRoutes } from "./features/docs/routes";
 import { healthRoutes } from "./features/health/routes";
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions) {
   app.route("/api/v1", auditRoutes());
   app.route("/api/v1", organizationRoutes());
   app.route("/api/v1", userRoutes());
+  app.route("/api/v1", databaseRoutes());
 
   if (config.docsEnabled)
     app.route("/", docsRoutes({ document: openApiDocument, assets: options.docsAssets }));

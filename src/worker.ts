@@ -2,6 +2,11 @@ import type { ExecutionContext } from "hono";
 import { type App, createApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { createSql } from "./core/db/admin";
+import {
+  createRegionalRouter,
+  type HyperdriveBinding,
+  hyperdriveClients,
+} from "./core/db/regional-router";
 import type { Deps } from "./core/deps";
 import { createLogger, type Logger } from "./core/log/logger";
 import { createSharedDeps, type SharedDeps } from "./core/shared-deps";
@@ -12,15 +17,14 @@ import type { DocsAssets } from "./features/docs/assets";
  * bindings we use are declared here rather than pulling in @cloudflare/workers-types, whose
  * globals clash with bun-types and the DOM lib in our one tsconfig.
  */
-interface Hyperdrive {
-  readonly connectionString: string;
-}
+type Hyperdrive = HyperdriveBinding;
 
 interface Fetcher {
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
 }
 
 export interface WorkerEnv {
+  /** The admin database. Regional databases have bindings of their own, named by their rows. */
   HYPERDRIVE?: Hyperdrive;
   /** Static assets (wrangler.toml `[assets]`): the docs UIs' scripts and stylesheets. */
   ASSETS?: Fetcher;
@@ -37,7 +41,15 @@ interface RequestBindings {
 }
 
 type Isolate =
-  | { ok: true; app: App; shared: SharedDeps; logger: Logger; hyperdrive: Hyperdrive }
+  | {
+      ok: true;
+      app: App;
+      shared: SharedDeps;
+      logger: Logger;
+      hyperdrive: Hyperdrive;
+      /** Every Hyperdrive binding, by name: `database_connections.hyperdrive_binding` picks one. */
+      regionalBindings: Record<string, Hyperdrive>;
+    }
   | { ok: false };
 
 /**
@@ -110,7 +122,14 @@ function start(env: WorkerEnv): Isolate {
     socketAddress: (c) => c.req.header("cf-connecting-ip"),
     docsAssets: assetsFrom(env.ASSETS),
   });
-  return { ok: true, app, shared, logger, hyperdrive: env.HYPERDRIVE };
+  const regionalBindings: Record<string, Hyperdrive> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name !== "HYPERDRIVE" && isHyperdrive(value)) regionalBindings[name] = value;
+  }
+  if (!shared.secretBox) {
+    logger.warn("APP_ENCRYPTION_KEY is not set: database connection passwords cannot be set (503)");
+  }
+  return { ok: true, app, shared, logger, hyperdrive: env.HYPERDRIVE, regionalBindings };
 }
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -141,18 +160,23 @@ export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     isolate ??= start(env);
     if (!isolate.ok) return internalError(request);
-    const { app, shared, logger, hyperdrive } = isolate;
+    const { app, shared, logger, hyperdrive, regionalBindings } = isolate;
 
     // A postgres.js client holds sockets, and workerd ties sockets to the request that opened
     // them: a module-scope client fails on the next request ("Cannot perform I/O on behalf of a
     // different request"). Hyperdrive pools the real connections, so a per-request client is
     // cheap; it connects lazily, so requests that never query never connect.
     const db = createSql(hyperdrive.connectionString, { max: 1 });
+    // Regional clients are per request too, over the binding each connection row names.
+    const regional = createRegionalRouter({
+      admin: db,
+      source: hyperdriveClients(regionalBindings),
+    });
     const waitUntil = (promise: Promise<unknown>) =>
       ctx.waitUntil(
         promise.catch((error: unknown) => logger.warn("background task failed", { error })),
       );
-    const bindings: RequestBindings = { deps: { ...shared, db, waitUntil } };
+    const bindings: RequestBindings = { deps: { ...shared, db, regional, waitUntil } };
     try {
       return await app.fetch(request, bindings, ctx);
     } catch (error) {
@@ -160,6 +184,7 @@ export default {
       logger.error("request failed outside the app", { error });
       return internalError(request);
     } finally {
+      waitUntil(regional.close());
       waitUntil(db.end({ timeout: 5 }));
     }
   },

@@ -9,6 +9,8 @@ import type { VerifiedToken } from "./auth/token-verifier";
 import type { LocalCache } from "./cache/local-cache";
 import type { Cache } from "./cache/port";
 import type { CachedJson } from "./cache/read-through";
+import type { SecretBox } from "./crypto/secret-box";
+import type { RegionalRouter } from "./db/regional-router";
 import type { Logger } from "./log/logger";
 
 /**
@@ -19,6 +21,16 @@ export interface Deps {
   config: Config;
   /** The admin database: a pool on Bun, a per-request client over Hyperdrive on Workers. */
   db: Sql;
+  /**
+   * Regional databases (tenant → connection → client): pools on Bun, Hyperdrive bindings per
+   * request on Workers.
+   */
+  regional: RegionalRouter;
+  /**
+   * Seals and opens secrets at rest (database passwords). Absent when no key is available
+   * (Workers or staging without APP_ENCRYPTION_KEY): routes that need it answer 503.
+   */
+  secretBox?: SecretBox;
   cache: Cache;
   /** Per-process tier of rarely changing data (reference data) in front of `cache`. */
   localCache: LocalCache<CachedJson>;

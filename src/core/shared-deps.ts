@@ -10,11 +10,12 @@ import { MemoryCache } from "./cache/memory";
 import type { Cache } from "./cache/port";
 import type { CachedJson } from "./cache/read-through";
 import { createUpstashRedis, UpstashCache } from "./cache/upstash";
+import { createSecretBox, type EncryptionKey } from "./crypto/secret-box";
 import type { Deps } from "./deps";
 import type { Logger } from "./log/logger";
 
 /** The dependencies that are safe to share across requests: built once per process or isolate. */
-export type SharedDeps = Omit<Deps, "db" | "waitUntil">;
+export type SharedDeps = Omit<Deps, "db" | "regional" | "waitUntil">;
 
 export interface IdentitySource {
   /** Where Keycloak (or the local identity provider) is. */
@@ -25,12 +26,14 @@ export interface IdentitySource {
 
 /**
  * `identity`: the local identity provider when KEYCLOAK_URL is unset (Bun, development and
- * tests); without either, protected routes answer 503.
+ * tests); without either, protected routes answer 503. `encryptionKeys`: the key ring when
+ * APP_ENCRYPTION_KEY is unset (Bun's generated development key); without either there is no
+ * secret box.
  */
 export function createSharedDeps(
   config: Config,
   logger: Logger,
-  options: { identity?: IdentitySource } = {},
+  options: { identity?: IdentitySource; encryptionKeys?: readonly EncryptionKey[] } = {},
 ): SharedDeps {
   let cache: Cache;
   let rateLimiter: RateLimiter;
@@ -67,8 +70,10 @@ export function createSharedDeps(
         ...(source.fetch ? { fetch: source.fetch } : {}),
       })
     : undefined;
+  const keyRing = config.encryptionKeys ?? options.encryptionKeys;
   return {
     config,
+    ...(keyRing ? { secretBox: createSecretBox(keyRing) } : {}),
     cache,
     localCache,
     rateLimiter,

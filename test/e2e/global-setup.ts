@@ -117,6 +117,8 @@ export default async function setup(project: TestProject) {
         ADMIN_DATABASE_URL: databaseUrl,
         UPSTASH_REDIS_REST_URL: proxy.url,
         UPSTASH_REDIS_REST_TOKEN: proxy.token,
+        // As operators set it; without it the server would keep a generated key in ./.data.
+        APP_ENCRYPTION_KEY: `e2e:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
       },
     });
     servers.push(bun);

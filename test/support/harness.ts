@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { generateEncryptionKey } from "../../src/core/crypto/secret-box";
 import { createSql } from "../../src/core/db/admin";
+import { socketPolicy } from "../../src/core/db/guarded-socket";
+import { createRegionalRouter, pooledClients } from "../../src/core/db/regional-router";
 import type { Deps } from "../../src/core/deps";
 import { createLogger } from "../../src/core/log/logger";
 import { createSharedDeps } from "../../src/core/shared-deps";
@@ -69,7 +72,11 @@ export function randomIp(): string {
  */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const upstash = inject("upstash");
+  // Each test app has its own key, as operators set it; never printed by anything.
+  const key = generateEncryptionKey("test");
+  registerSecrets([key.key]);
   const config = loadConfig({
+    APP_ENCRYPTION_KEY: `${key.id}:${key.key}`,
     ENVIRONMENT: "test",
     LOG_LEVEL: "debug",
     // Generous: a loaded CI machine must not turn a slow Redis answer into a flaky test. The
@@ -103,7 +110,15 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const shared = createSharedDeps(config, logger, {
     identity: { url: identity.url, clientSecret: identity.clientSecret, fetch: idpFetch },
   });
-  const deps: Deps = { ...shared, db, waitUntil: () => {} };
+  const regional = createRegionalRouter({
+    admin: db,
+    source: pooledClients({
+      ...(shared.secretBox ? { secretBox: shared.secretBox } : {}),
+      socketFor: socketPolicy(config.allowPrivateDatabaseHosts),
+      drainSeconds: 1,
+    }),
+  });
+  const deps: Deps = { ...shared, db, regional, waitUntil: () => {} };
   const keycloak = createKeycloakClient({ baseUrl: identity.url, fetch: idpFetch });
   const realm = config.keycloak.adminRealm;
   const defaultIp = randomIp();
@@ -176,6 +191,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       return app.request(path, { ...rest, headers });
     },
     async close() {
+      await regional.close();
       await db.end({ timeout: 1 });
     },
   };

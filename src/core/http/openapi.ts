@@ -45,14 +45,14 @@ export function envelope<T extends z.ZodTypeAny>(data: T) {
   });
 }
 
+/** A required JSON request body (without `required`, a missing Content-Type yields `{}`). */
+export function jsonBody<T>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
 /** A JSON success response in the envelope, for route definitions. */
 export function jsonEnvelope<T extends z.ZodTypeAny>(data: T, description: string) {
   return { description, content: { "application/json": { schema: envelope(data) } } };
-}
-
-/** A required JSON request body, for route definitions (without `required`, no body is `{}`). */
-export function jsonBody<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
 }
 
 const errorResponseDefinitions = {

@@ -5,7 +5,7 @@ import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
 import { ApiError } from "../../core/http/errors";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import { createRouter } from "../../core/http/router";
 import {
   ChangePasswordRequestSchema,
@@ -32,10 +32,6 @@ function ctxOf(c: Context<AppEnv>): AuthContext {
   return { db, cache, identity, rateLimiter, log: c.var.log, clientIp: c.var.clientIp() };
 }
 
-function body<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
-}
-
 export function authRoutes() {
   const router = createRouter();
 
@@ -49,7 +45,7 @@ export function authRoutes() {
       summary: "Sign in with username and password",
       description:
         "Password grant in the admin realm. Creates or refreshes the platform user from the token and returns the tokens with the user's profile (roles, permissions, tenants). Limited per username and per address.",
-      request: { body: body(LoginRequestSchema) },
+      request: { body: jsonBody(LoginRequestSchema) },
       responses: {
         200: jsonEnvelope(LoginResponseSchema, "Signed in"),
         ...errorResponses(400, 401, 403, 429, 503),
@@ -81,7 +77,7 @@ export function authRoutes() {
       security: [],
       summary: "Exchange a refresh token for new tokens",
       description: "Uses `refresh_token` from the body, or the refresh-token cookie set by login.",
-      request: { body: body(RefreshRequestSchema) },
+      request: { body: jsonBody(RefreshRequestSchema) },
       responses: {
         200: jsonEnvelope(TokensSchema, "New tokens"),
         ...errorResponses(400, 401, 503),
@@ -106,7 +102,7 @@ export function authRoutes() {
         summary: "Sign out of this session, or everywhere",
         description:
           "Ends the session of `refresh_token` (or of the refresh-token cookie); `everywhere` ends every session of the user. The access token is checked with the identity provider, so a signed-out token cannot sign out again.",
-        request: { body: body(LogoutRequestSchema) },
+        request: { body: jsonBody(LogoutRequestSchema) },
         responses: { 200: jsonEnvelope(MessageSchema, "Signed out"), ...errorResponses(400) },
       },
     ),
@@ -154,7 +150,7 @@ export function authRoutes() {
         summary: "Change the signed-in user's password",
         description:
           "Checks the current password with the identity provider, then sets the new one (12+ characters with upper- and lower-case letters and a digit).",
-        request: { body: body(ChangePasswordRequestSchema) },
+        request: { body: jsonBody(ChangePasswordRequestSchema) },
         responses: { 200: jsonEnvelope(MessageSchema, "Changed"), ...errorResponses(400, 429) },
       },
     ),
@@ -180,7 +176,7 @@ export function authRoutes() {
       summary: "Ask for a password reset email",
       description:
         "The identity provider emails a link to set a new password. The answer is the same whether or not the account exists.",
-      request: { body: body(ForgotPasswordRequestSchema) },
+      request: { body: jsonBody(ForgotPasswordRequestSchema) },
       responses: { 202: jsonEnvelope(MessageSchema, "Accepted"), ...errorResponses(400, 429, 503) },
     }),
     async (c) =>
@@ -198,7 +194,7 @@ export function authRoutes() {
         summary: "Send a user a password reset email",
         description:
           "An administrator makes the identity provider email the user a link to set a new password.",
-        request: { body: body(ResetPasswordRequestSchema) },
+        request: { body: jsonBody(ResetPasswordRequestSchema) },
         responses: { 202: jsonEnvelope(MessageSchema, "Sent"), ...errorResponses(400, 404) },
       },
     ),

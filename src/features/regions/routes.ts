@@ -1,6 +1,6 @@
 import { protectedRoute } from "../../core/auth/protected-route";
 import { respond } from "../../core/http/envelope";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import { paginated } from "../../core/http/pagination";
 import { createRouter } from "../../core/http/router";
 import { serviceContext, writeContext } from "../../core/http/service-context";
@@ -23,10 +23,6 @@ import {
 import { regions } from "./service";
 
 const tags = ["Regions"];
-
-function body<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
-}
 
 const versioned = (description: string) => versionedEnvelope(RegionSchema, description);
 
@@ -109,7 +105,7 @@ export function regionRoutes() {
         summary: "Create a region",
         description:
           "The code is unique (409 naming `code`); the country must be an ISO 3166-1 code.",
-        request: { body: body(CreateRegionSchema) },
+        request: { body: jsonBody(CreateRegionSchema) },
         responses: { 201: versioned("The new region"), ...errorResponses(400, 409) },
       },
     ),
@@ -132,7 +128,11 @@ export function regionRoutes() {
         summary: "Update a region",
         description:
           "Changes the listed fields only. Deactivating (`is_active: false`) is refused while the region has active connections or tenants (409).",
-        request: { params: RegionIdParams, headers: IfMatchHeader, body: body(UpdateRegionSchema) },
+        request: {
+          params: RegionIdParams,
+          headers: IfMatchHeader,
+          body: jsonBody(UpdateRegionSchema),
+        },
         responses: {
           200: versioned("The updated region"),
           ...errorResponses(400, 404, 409, 412, 428),

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import { paginated, pagination } from "../../core/http/pagination";
 import { createRouter } from "../../core/http/router";
 import type { AssignmentRow, RoleDetailRow } from "./repository";
@@ -33,10 +33,6 @@ const tags = ["Roles"];
 function ctxOf(c: Context<AppEnv>): RolesContext {
   const { db, identity } = c.var.deps;
   return { db, actor: c.var.principal, permissions: identity?.permissions, log: c.var.log };
-}
-
-function body<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
 }
 
 function roleOf(row: RoleDetailRow) {
@@ -106,7 +102,7 @@ export function roleRoutes() {
         summary: "Assign roles to users in bulk",
         description:
           "Grants every listed role to every listed user, all or nothing, in one transaction that enforces `max_assignees`. Pairs already active are reported, not changed; deactivated or expired ones are granted again. Unknown users or roles: 404 naming them.",
-        request: { body: body(BulkAssignSchema) },
+        request: { body: jsonBody(BulkAssignSchema) },
         responses: {
           200: jsonEnvelope(BulkAssignResultSchema, "What was assigned and what was already there"),
           ...errorResponses(400, 404, 409),
@@ -188,7 +184,7 @@ export function roleRoutes() {
         summary: "Create a role",
         description:
           "A custom platform or tenant role, without permissions (add them with `PUT /roles/{role_id}/permissions`). Unknown fields, including `is_system` and `is_default`, are refused.",
-        request: { body: body(CreateRoleSchema) },
+        request: { body: jsonBody(CreateRoleSchema) },
         responses: {
           201: jsonEnvelope(RoleSchema, "The new role"),
           ...errorResponses(400, 409),
@@ -235,7 +231,7 @@ export function roleRoutes() {
         summary: "Update a role",
         description:
           "Changes the fields sent; `code`, `role_level` and the flags are fixed. System roles cannot be changed (403). Lowering `max_assignees` below the active assignees is a 409.",
-        request: { params: RoleIdParams, body: body(UpdateRoleSchema) },
+        request: { params: RoleIdParams, body: jsonBody(UpdateRoleSchema) },
         responses: {
           200: jsonEnvelope(RoleSchema, "The updated role"),
           ...errorResponses(400, 404, 409),
@@ -289,7 +285,7 @@ export function roleRoutes() {
         summary: "Set or add a role's permissions",
         description:
           "By ids and/or codes; `replace` makes them the role's whole set, otherwise they are added. Unknown ids or codes are a 400 naming them. Tenant roles take tenant permissions only, platform roles platform ones. System roles cannot be changed (403). Applies to every assignee on their next request.",
-        request: { params: RoleIdParams, body: body(SetRolePermissionsSchema) },
+        request: { params: RoleIdParams, body: jsonBody(SetRolePermissionsSchema) },
         responses: {
           200: jsonEnvelope(SetRolePermissionsResultSchema, "The role and what changed"),
           ...errorResponses(400, 404),
@@ -317,7 +313,7 @@ export function roleRoutes() {
         summary: "Assign a role to a user",
         description:
           "Grants a platform or system role, recording the caller as `granted_by`. Enforces `max_assignees` under concurrency. Already held (active, unexpired): 409. Tenant roles and `tenant_id`: 400 until the tenants feature grants them per tenant.",
-        request: { params: RoleIdParams, body: body(AssignRoleSchema) },
+        request: { params: RoleIdParams, body: jsonBody(AssignRoleSchema) },
         responses: {
           201: jsonEnvelope(RoleAssignmentSchema, "The assignment"),
           ...errorResponses(400, 404, 409),

@@ -4,7 +4,7 @@ import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
 import { ApiError } from "../../core/http/errors";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import type { Router } from "../../core/http/router";
 import {
   type ExpectedVersions,
@@ -39,10 +39,6 @@ export function usersCtxOf(c: Context<AppEnv>): UsersContext {
 
 export function usersWriteCtxOf(c: Context<AppEnv>): UsersWriteContext {
   return { ...usersCtxOf(c), actor: c.var.principal, audit: auditContextOf(c) };
-}
-
-export function body<T>(schema: T) {
-  return { required: true, content: { "application/json": { schema } } };
 }
 
 /** Answers a write with the user and their new `ETag`. */
@@ -86,7 +82,7 @@ function ownWrite(
         tags,
         summary: spec.summary,
         description: spec.description,
-        request: { headers: OptionalIfMatch, body: body(spec.schema) },
+        request: { headers: OptionalIfMatch, body: jsonBody(spec.schema) },
         responses: {
           200: {
             ...jsonEnvelope(PlatformUserSchema, "The updated user"),
@@ -197,7 +193,7 @@ export function registerProfileRoutes(router: Router) {
         summary: "Create or refresh the caller's platform user from their token",
         description:
           "Email, username, names and the identity provider's id come from the verified access token, as at sign-in. A caller without a platform user yet is created (201) unless `create_if_not_exists` is false (404); a deleted account is never brought back (403). The caller's account only: there is no user id to name.",
-        request: { body: body(SyncFromTokenSchema) },
+        request: { body: jsonBody(SyncFromTokenSchema) },
         responses: {
           200: jsonEnvelope(SyncResultSchema, "Refreshed"),
           201: jsonEnvelope(SyncResultSchema, "Created"),

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { protectedRoute } from "../../core/auth/protected-route";
 import { respond } from "../../core/http/envelope";
 import { ApiError } from "../../core/http/errors";
-import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
+import { errorResponses, jsonBody, jsonEnvelope } from "../../core/http/openapi";
 import { createRouter } from "../../core/http/router";
 import {
   etagResponseHeader,
@@ -12,7 +12,6 @@ import {
   setEtag,
 } from "../../core/http/versioning";
 import {
-  body,
   PREFERENCES_DESCRIPTION,
   registerProfileRoutes,
   respondWithUser,
@@ -68,7 +67,7 @@ export function userRoutes() {
         summary: "Search platform users",
         description:
           "`query` matches the listed `fields` (default: email, username, names, company, job title), case-insensitive; `filters` are those of `GET /users`, typed; `sort_by` and `sort_order` from the list's allow-list. Page mode. Reads nothing and changes nothing beyond a list.",
-        request: { body: body(SearchRequestSchema) },
+        request: { body: jsonBody(SearchRequestSchema) },
         responses: {
           200: jsonEnvelope(UserPageSchema, "A page of users"),
           ...errorResponses(400),
@@ -89,7 +88,7 @@ export function userRoutes() {
         summary: "Activate, deactivate or delete up to 100 users",
         description:
           "Per-item results, in one transaction: each user is `changed`, `unchanged` (already in that state) or `failed` with its reason (not found or already deleted, yourself, a superadmin when you are not one, the last active superadmin); the changes commit together, one audit entry each (`users.bulk_<operation>`, with `reason`). Also needs the single-user permission of the operation: `users:update_status` to activate or deactivate, `users:delete` to delete. Changed users' next requests are decided on their new status.",
-        request: { body: body(BulkRequestSchema) },
+        request: { body: jsonBody(BulkRequestSchema) },
         responses: {
           200: jsonEnvelope(BulkResultSchema, "One result per user"),
           ...errorResponses(400),
@@ -142,7 +141,7 @@ export function userRoutes() {
         summary: "Create a platform user",
         description:
           "The platform record of an identity provider account (the account itself is managed in the identity provider). Email, username and external ids are unique, also against deleted users (409 naming the field). `is_superadmin` cannot be set here: a user starts as a plain user, and only a superadmin can make them one (`PUT /users/{user_id}`).",
-        request: { body: body(CreateUserSchema) },
+        request: { body: jsonBody(CreateUserSchema) },
         responses: { 201: versioned("The new user"), ...errorResponses(400, 409) },
       },
     ),
@@ -186,7 +185,7 @@ export function userRoutes() {
         summary: "Update a platform user",
         description:
           "Changes the listed fields only. Email, username and external ids belong to the identity provider (the next sign-in would overwrite them): 400. `is_superadmin` only from a superadmin (403), never your own nor the last active superadmin's (409); it applies to the user's next request.",
-        request: { params: UserIdParams, headers: IfMatchHeader, body: body(UpdateUserSchema) },
+        request: { params: UserIdParams, headers: IfMatchHeader, body: jsonBody(UpdateUserSchema) },
         responses: {
           200: versioned("The updated user"),
           ...errorResponses(400, 404, 409, 412, 428),
@@ -216,7 +215,7 @@ export function userRoutes() {
         summary: "Activate or deactivate a platform user",
         description:
           "A deactivated user's very next request is refused (403), whatever token they hold. You cannot deactivate yourself nor the last active superadmin (409); only a superadmin may change a superadmin's status (403). `reason` goes into the audit entry. Setting the current status changes nothing.",
-        request: { params: UserIdParams, body: body(StatusChangeSchema) },
+        request: { params: UserIdParams, body: jsonBody(StatusChangeSchema) },
         responses: { 200: versioned("The user"), ...errorResponses(400, 404, 409) },
       },
     ),
@@ -241,7 +240,11 @@ export function userRoutes() {
         tags,
         summary: "Update a platform user's preferences",
         description: PREFERENCES_DESCRIPTION,
-        request: { params: UserIdParams, headers: IfMatchHeader, body: body(PreferencesSchema) },
+        request: {
+          params: UserIdParams,
+          headers: IfMatchHeader,
+          body: jsonBody(PreferencesSchema),
+        },
         responses: {
           200: versioned("The updated user"),
           ...errorResponses(400, 404, 412, 428),
