@@ -213,6 +213,33 @@ describe("the security matrix", () => {
     }
   });
 
+  it("refuses a user whose only grants are tenant-scoped (every tenant role and permission) with 403", async () => {
+    // BOLA probe: tenant power never reaches platform resources, whatever ids are named.
+    const suffix = Math.random().toString(36).slice(2, 10);
+    const [org] = await t.deps.db<{ id: string }[]>`
+      insert into admin.organizations (name, slug) values ('Matrix', ${`matrix-${suffix}`})
+      returning id`;
+    const [tenant] = await t.deps.db<{ id: string }[]>`
+      insert into admin.tenants (organization_id, slug, name, schema_name, external_auth_realm,
+                                 external_user_id, status)
+      values (${org?.id ?? ""}, ${`matrix-${suffix}`}, 'Matrix', ${`tenant_matrix_${suffix}`},
+              'matrix-realm', 'x', 'active')
+      returning id`;
+    const user = await t.createUser();
+    await t.deps.db`
+      insert into admin.tenant_user_roles (tenant_id, user_id, role_id)
+      select ${tenant?.id ?? ""}, ${user.id}, id from admin.platform_roles where role_level = 'tenant'`;
+    await t.deps.db`
+      insert into admin.tenant_user_permissions (tenant_id, user_id, permission_id)
+      select ${tenant?.id ?? ""}, ${user.id}, id from admin.platform_permissions
+      where scope_level = 'tenant'`;
+    const token = await user.token();
+    for (const op of operations.filter((o) => o.declared.code)) {
+      const res = await call(op, token);
+      expect.soft(res.status, `${op.operationId} (${op.declared.code})`).toBe(403);
+    }
+  });
+
   it("lets a valid token with the permission through (whatever the operation then answers)", async () => {
     for (const op of operations) {
       const user = await t.createUser({ permissions: op.declared.code ? [op.declared.code] : [] });
