@@ -46,8 +46,10 @@ describe("POST /auth/login", () => {
   });
 
   it("answers wrong password and unknown user the same way", async () => {
-    const wrong = await login(LOCAL_SUPERADMIN.username, "not-the-password");
-    const unknown = await login("nobody-here", "whatever-password");
+    // Fresh names: the per-username login limit lives in Redis, which outlives a test run.
+    const user = await t.createUser();
+    const wrong = await login(user.username, "not-the-password");
+    const unknown = await login(`nobody-${user.username}`, "whatever-password");
     expect(wrong.res.status).toBe(401);
     expect(unknown.res.status).toBe(401);
     expect(wrong.body.message).toBe(unknown.body.message);
@@ -201,7 +203,10 @@ describe("passwords", () => {
     const known = await post("/api/v1/auth/forgot-password", {
       login: `${user.username}@example.com`,
     });
-    const unknown = await post("/api/v1/auth/forgot-password", { login: "ghost@example.com" });
+    // Unique per run: the per-login limit lives in Redis, which outlives a test run.
+    const unknown = await post("/api/v1/auth/forgot-password", {
+      login: `ghost-${user.username}@example.com`,
+    });
     expect(known.status).toBe(202);
     expect(unknown.status).toBe(202);
     expect((await known.json()).data).toEqual((await unknown.json()).data);
