@@ -65,8 +65,10 @@ async function main() {
         firstName: LOCAL_SUPERADMIN.firstName,
         lastName: LOCAL_SUPERADMIN.lastName,
       },
-      { login: false },
+      // Trusted: this process just created the account (with a new id at every start).
+      { login: false, relinkByUsername: true },
     );
+    if (!user) throw new Error(`the local superadmin's email is held by another platform user`);
     await repo.promoteToSuperadmin(user.id);
   }
   const app = createApp({

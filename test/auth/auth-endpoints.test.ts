@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_SUPERADMIN } from "../../src/dev/local-identity";
-import { createTestApp, randomIp, type TestApp } from "../support/harness";
+import { createTestApp, randomIp, registerSecrets, type TestApp } from "../support/harness";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -89,6 +89,31 @@ describe("POST /auth/login", () => {
     const blocked = await login(user.username, user.password);
     expect(blocked.res.status).toBe(429);
     expect(Number(blocked.res.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("an account recreated in the identity provider", () => {
+  it("does not inherit the platform user of its username: 409, nothing re-linked", async () => {
+    const old = await t.createUser({ superadmin: true });
+    // The Keycloak account is deleted and someone creates a new one with the same username.
+    await t.identity.idp.admin.deleteUser("neo-admin", old.externalId);
+    const password = `Pw-${old.username}-Recreated1`;
+    registerSecrets([password]);
+    await t.identity.idp.admin.createUser("neo-admin", {
+      username: old.username,
+      email: `${old.username}@example.com`,
+      emailVerified: true,
+      password,
+    });
+    const { res, body } = await login(old.username, password);
+    expect(res.status).toBe(409);
+    expect(body.errors[0].code).toBe("CONFLICT");
+    const [row] = await t.deps.db<{ external_user_id: string; is_superadmin: boolean }[]>`
+      select external_user_id, is_superadmin from admin.platform_users where id = ${old.id}`;
+    expect(row).toEqual({ external_user_id: old.externalId, is_superadmin: true });
+    expect(
+      await t.deps.db`select 1 from admin.platform_users where username = ${old.username}`,
+    ).toHaveLength(1);
   });
 });
 

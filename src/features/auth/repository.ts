@@ -1,4 +1,5 @@
 import type { ISql, Sql } from "postgres";
+import { uniqueViolation } from "../../core/db/sql-fragments";
 
 export interface PlatformUserRow {
   id: string;
@@ -29,51 +30,66 @@ const PROFILE_COLUMNS = `id, email, username, external_user_id, first_name, last
 
 /**
  * The platform user of a Keycloak account, created on first sign-in and refreshed from the token
- * afterwards. Matched by the identity provider's id first; a row with the same username but
- * another id (the account was recreated in Keycloak) is re-linked, not duplicated. Runs on the
- * pool or inside a transaction (sync-from-token audits the change in the same one).
+ * afterwards, matched by the identity provider's id (`sub`) only. Runs on the pool or inside a
+ * transaction (sync-from-token audits the change in the same one).
+ *
+ * Answers `undefined` when the token's username or email already belongs to another platform
+ * user (another `sub`): a Keycloak account deleted and recreated with the same name must not
+ * inherit the old account's roles, superadmin flag or history, so nothing is re-linked
+ * implicitly. `relinkByUsername` is for the one trusted caller that recreates a known account
+ * itself: the development server's local identity provider, whose superadmin gets a new id at
+ * every start.
  */
 export async function upsertPlatformUserFromToken(
   sql: ISql,
   identity: TokenIdentity,
-  options: { login: boolean },
-): Promise<PlatformUserRow> {
+  options: { login: boolean; relinkByUsername?: boolean },
+): Promise<PlatformUserRow | undefined> {
   const lastLogin = options.login ? sql`now()` : sql`last_login_at`;
-  const [linked] = await sql<PlatformUserRow[]>`
-    update admin.platform_users set
-      email = ${identity.email},
-      username = ${identity.username},
-      external_id = ${identity.sub},
-      first_name = coalesce(${identity.firstName ?? null}, first_name),
-      last_name = coalesce(${identity.lastName ?? null}, last_name),
-      last_login_at = ${lastLogin}
-    where external_auth_provider = 'keycloak' and external_user_id = ${identity.sub}
-    returning ${sql.unsafe(PROFILE_COLUMNS)}`;
-  if (linked) return linked;
-  const [row] = await sql<PlatformUserRow[]>`
-    insert into admin.platform_users
-      (email, username, external_id, external_auth_provider, external_user_id, first_name, last_name, last_login_at)
-    values (${identity.email}, ${identity.username}, ${identity.sub}, 'keycloak', ${identity.sub},
-            ${identity.firstName ?? null}, ${identity.lastName ?? null},
-            ${options.login ? sql`now()` : null})
-    on conflict (username) do update set
-      email = excluded.email,
-      external_id = excluded.external_id,
-      external_user_id = excluded.external_user_id,
-      first_name = coalesce(excluded.first_name, admin.platform_users.first_name),
-      last_name = coalesce(excluded.last_name, admin.platform_users.last_name),
-      last_login_at = coalesce(excluded.last_login_at, admin.platform_users.last_login_at)
-    returning ${sql.unsafe(PROFILE_COLUMNS)}`;
-  if (!row) throw new Error("upsert returned no row");
-  return row;
+  const profile = sql`
+    email = ${identity.email},
+    username = ${identity.username},
+    external_id = ${identity.sub},
+    external_user_id = ${identity.sub},
+    first_name = coalesce(${identity.firstName ?? null}, first_name),
+    last_name = coalesce(${identity.lastName ?? null}, last_name),
+    last_login_at = ${lastLogin}`;
+  try {
+    const [linked] = await sql<PlatformUserRow[]>`
+      update admin.platform_users set ${profile}
+      where external_auth_provider = 'keycloak' and external_user_id = ${identity.sub}
+      returning ${sql.unsafe(PROFILE_COLUMNS)}`;
+    if (linked) return linked;
+    if (options.relinkByUsername) {
+      const [relinked] = await sql<PlatformUserRow[]>`
+        update admin.platform_users set ${profile}
+        where external_auth_provider = 'keycloak' and username = ${identity.username}
+        returning ${sql.unsafe(PROFILE_COLUMNS)}`;
+      if (relinked) return relinked;
+    }
+    const [row] = await sql<PlatformUserRow[]>`
+      insert into admin.platform_users
+        (email, username, external_id, external_auth_provider, external_user_id, first_name,
+         last_name, last_login_at)
+      values (${identity.email}, ${identity.username}, ${identity.sub}, 'keycloak', ${identity.sub},
+              ${identity.firstName ?? null}, ${identity.lastName ?? null},
+              ${options.login ? sql`now()` : null})
+      on conflict do nothing
+      returning ${sql.unsafe(PROFILE_COLUMNS)}`;
+    return row;
+  } catch (error) {
+    // A renamed account whose new username or email another platform user holds.
+    if (uniqueViolation(error) !== undefined) return undefined;
+    throw error;
+  }
 }
 
 export function authRepository(sql: Sql) {
   return {
     async upsertFromToken(
       identity: TokenIdentity,
-      options: { login: boolean },
-    ): Promise<PlatformUserRow> {
+      options: { login: boolean; relinkByUsername?: boolean },
+    ): Promise<PlatformUserRow | undefined> {
       return upsertPlatformUserFromToken(sql, identity, options);
     },
 
@@ -116,3 +132,7 @@ export function authRepository(sql: Sql) {
     },
   };
 }
+
+/** The answer when a token's username or email belongs to another platform user. */
+export const IDENTITY_CONFLICT_MESSAGE =
+  "This account's username or email belongs to another platform user (the account may have been recreated in the identity provider); an administrator must resolve it";

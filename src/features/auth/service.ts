@@ -19,7 +19,7 @@ import {
   KeycloakUnavailableError,
   type TokenSet,
 } from "../../integrations/keycloak/client";
-import { authRepository, type PlatformUserRow } from "./repository";
+import { authRepository, IDENTITY_CONFLICT_MESSAGE, type PlatformUserRow } from "./repository";
 
 export interface AuthContext {
   db: Sql;
@@ -175,6 +175,10 @@ export const auth = {
       },
       { login: true },
     );
+    if (!user) {
+      ctx.log.warn("sign-in refused: identity conflict", { sub: claims.sub });
+      throw new ApiError("CONFLICT", IDENTITY_CONFLICT_MESSAGE);
+    }
     await forgetPrincipal(ctx.cache, claims.sub);
     if (!user.is_active) {
       if (set.refreshToken) {

@@ -5,7 +5,7 @@ import type { VerifiedToken } from "../../core/auth/token-verifier";
 import { forgetValue } from "../../core/cache/cached-value";
 import { ApiError } from "../../core/http/errors";
 import type { ExpectedVersions } from "../../core/http/versioning";
-import { upsertPlatformUserFromToken } from "../auth/repository";
+import { IDENTITY_CONFLICT_MESSAGE, upsertPlatformUserFromToken } from "../auth/repository";
 import { presentUser, type UserRow, usersRepository } from "./repository";
 import { ONBOARDING_STEPS, type OnboardingStatus, type PlatformUser, USERNAME } from "./schemas";
 import {
@@ -135,7 +135,9 @@ export const profile = {
             "This account has no platform user; sync with create_if_not_exists",
           );
         }
-        const { id } = await upsertPlatformUserFromToken(tx, identity, { login: false });
+        const synced = await upsertPlatformUserFromToken(tx, identity, { login: false });
+        if (!synced) throw new ApiError("CONFLICT", IDENTITY_CONFLICT_MESSAGE);
+        const { id } = synced;
         const row = await repo.byId(id);
         if (!row) throw new Error("synced user not readable in its transaction");
         const after = presentUser(row);

@@ -97,6 +97,8 @@ export interface LocalIdpAdmin {
   createUser(realm: string, input: CreateUserInput): Promise<UserSummary>;
   findUser(realm: string, username: string): UserSummary | undefined;
   updateUser(realm: string, userId: string, input: UpdateUserInput): void;
+  /** Ends the user's sessions and removes the account (Keycloak's DELETE …/users/{id}). */
+  deleteUser(realm: string, userId: string): void;
   setUserEnabled(realm: string, userId: string, enabled: boolean): void;
   setPassword(
     realm: string,
@@ -323,6 +325,13 @@ export function createAdmin(store: IdpStore): LocalIdpAdmin {
       const key = store.requireRealm(realmName).signingKeys.at(-1);
       if (!key) throw new LocalIdpError("not_found", "The realm has no signing key");
       return key.kid;
+    },
+
+    deleteUser(realmName, userId) {
+      const realm = store.requireRealm(realmName);
+      requireUser(realm, userId);
+      removeUserSessions(realm, userId);
+      realm.users.delete(userId);
     },
 
     revokeUserSessions(realmName, userId) {

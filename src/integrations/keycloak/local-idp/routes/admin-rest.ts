@@ -265,8 +265,7 @@ export function registerAdminRestRoutes(app: Hono, store: IdpStore, admin: Local
     inRealm((c, _caller, realm) => {
       const user = realm.users.get(c.req.param("id") ?? "");
       if (!user) return c.json({ error: "User not found" }, 404);
-      admin.revokeUserSessions(realm.name, user.id);
-      realm.users.delete(user.id);
+      admin.deleteUser(realm.name, user.id);
       return c.body(null, 204);
     }),
   );
