@@ -1,28 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
+import { type Envelope, expectErrorEnvelope, getJson } from "./http";
 
 const { bunUrl, workerUrl } = inject("e2e");
-
-interface Envelope {
-  success: boolean;
-  data: unknown;
-  message: string | null;
-  errors: { code: string; message: string; field?: string; location?: string }[] | null;
-  metadata: { timestamp: string; request_id: string; new_session_token?: string };
-}
-
-async function getJson(base: string, path: string, init: RequestInit = {}) {
-  const response = await fetch(`${base}${path}`, init);
-  const body = (await response.json()) as Envelope;
-  return { response, body };
-}
-
-function expectErrorEnvelope(body: Envelope, code: string) {
-  expect(body).toMatchObject({ success: false, data: null, metadata: expect.any(Object) });
-  expect(body.message).toEqual(expect.any(String));
-  expect(body.errors?.[0]?.code).toBe(code);
-  expect(Date.parse(body.metadata.timestamp)).not.toBeNaN();
-  expect(body.metadata.request_id).toEqual(expect.any(String));
-}
 
 /** A guest session of its own for each test, so quotas and counters never interleave. */
 async function newGuestSession(base: string): Promise<string> {
@@ -204,39 +183,5 @@ describe("both runtimes", () => {
       [bunUrl, workerUrl].map(async (base) => (await getJson(base, "/api/v1/countries/FR")).body),
     );
     expect(onWorkers?.data).toEqual(onBun?.data);
-  });
-});
-
-describe("bun runtime: signing in through its local identity provider", () => {
-  it("logs the seeded superadmin in and authorises an admin route with the token", async () => {
-    const login = await getJson(bunUrl, "/api/v1/auth/login", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "superadmin", password: "NeoAdmin-local-2026" }),
-    });
-    expect(login.response.status).toBe(200);
-    const { access_token: token } = login.body.data as { access_token: string };
-    const me = await getJson(bunUrl, "/api/v1/auth/me", {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(me.response.status).toBe(200);
-    expect(me.body.data).toMatchObject({ username: "superadmin", is_superadmin: true });
-    const roles = await getJson(bunUrl, "/api/v1/roles?page_size=5", {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(roles.response.status).toBe(200);
-    const anonymous = await getJson(bunUrl, "/api/v1/roles");
-    expect(anonymous.response.status).toBe(401);
-    expectErrorEnvelope(anonymous.body, "UNAUTHORIZED");
-  });
-});
-
-describe("workers runtime without KEYCLOAK_URL", () => {
-  it("refuses protected routes with 503 rather than letting anyone in", async () => {
-    const res = await getJson(workerUrl, "/api/v1/auth/me", {
-      headers: { authorization: "Bearer x.y.z" },
-    });
-    expect(res.response.status).toBe(503);
-    expectErrorEnvelope(res.body, "SERVICE_UNAVAILABLE");
   });
 });

@@ -5,13 +5,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { loadConfig } from "../../src/config";
 import { keys } from "../../src/core/cache/keys";
 import { createUpstashRedis, UpstashCache } from "../../src/core/cache/upstash";
 import { createSql } from "../../src/core/db/admin";
 import { migrate } from "../../src/core/db/migrate";
 import { migrationFilesFor } from "../../src/core/db/migration-files";
+import { createLocalIdentity } from "../../src/dev/local-identity";
+import { serverDatabase } from "../support/scratch-database";
+import { serve } from "../support/serve-node";
 import { startUpstashProxy } from "../support/upstash-proxy";
 import { baseEnv, freePort, type ServerProcess, startProcess, waitUntilReady } from "./processes";
+import { wranglerConfigWith } from "./wrangler-config";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,11 +26,34 @@ declare module "vitest" {
       /** A Worker started with invalid configuration, to see how it fails. */
       misconfiguredWorkerUrl: string;
       misconfiguredWorkerLog: string;
-      /** Everything a test needs to start one more Bun server of its own. */
+      /** The admin database both runtimes use (and a test needs to start a Bun server). */
       databaseUrl: string;
+      /** Accounts of the Worker's identity provider; the Bun server has its own superadmin. */
+      workerAccounts: Record<"admin" | "reader", Account>;
+      /** Scratch databases on the same server, by the Hyperdrive binding the Worker has. */
+      regionalDatabases: Record<RegionalBinding, RegionalDatabase>;
     };
   }
 }
+
+export interface Account {
+  username: string;
+  password: string;
+}
+
+/** Where a scratch database is, as a database connection names it. */
+export interface RegionalDatabase {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  /** The server's, if it asks for one (the local PostgreSQL trusts local connections). */
+  password: string | undefined;
+}
+
+/** The Worker's extra Hyperdrive bindings, each to a scratch database of its own. */
+const REGIONAL_BINDINGS = ["REGION_A", "REGION_B"] as const;
+export type RegionalBinding = (typeof REGIONAL_BINDINGS)[number];
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "node_modules/.bin");
@@ -40,11 +68,20 @@ const WRANGLER_OFFLINE = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
 };
 
+/** A password the local identity provider accepts, different at every run. */
+function randomPassword(): string {
+  return `E2e-${crypto.randomUUID()}-Aa1`;
+}
+
 /**
  * The two runtimes, for real, over HTTP: a fresh database on the local PostgreSQL (migrated and
  * seeded by our runner), the Upstash REST proxy in front of the local Redis, the Bun server and
- * `wrangler dev` (workerd, Hyperdrive's local connection string, static assets), all torn down
+ * `wrangler dev` (workerd, Hyperdrive's local connection strings, static assets), all torn down
  * afterwards. TEST_DATABASE_URL and TEST_REDIS_URL default to the local services.
+ *
+ * The Bun server signs in through its own in-process identity provider. The Worker gets the
+ * project's local identity provider served from this process as its KEYCLOAK_URL, and two more
+ * Hyperdrive bindings (a config generated from wrangler.toml), each to a scratch database.
  */
 export default async function setup(project: TestProject) {
   const cleanups: (() => Promise<void>)[] = [];
@@ -64,32 +101,71 @@ export default async function setup(project: TestProject) {
 
     const serverUrl =
       process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-    const name = `neoadmin_e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-    const admin = createSql(serverUrl, { max: 1 });
-    cleanups.push(() => admin.end({ timeout: 1 }));
-    await admin.unsafe(`create database ${name}`);
-    cleanups.push(async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-    });
-    const database = new URL(serverUrl);
-    database.pathname = `/${name}`;
-    const databaseUrl = database.toString();
+    const [adminDatabase, ...scratch] = await Promise.all(
+      ["neoadmin_e2e", ...REGIONAL_BINDINGS.map((b) => `neoadmin_e2e_${b.toLowerCase()}`)].map(
+        async (prefix) => {
+          const database = await serverDatabase(serverUrl, prefix);
+          cleanups.push(() => database.drop());
+          return database;
+        },
+      ),
+    );
+    if (!adminDatabase) throw new Error("no admin database");
+    const databaseUrl = adminDatabase.url;
     const sql = createSql(databaseUrl, { max: 1 });
     try {
       await migrate(sql, await migrationFilesFor("admin"), { role: "admin" });
     } finally {
       await sql.end();
     }
+    const regional = REGIONAL_BINDINGS.map((binding, index) => ({
+      binding,
+      url: new URL(scratch[index]?.url ?? ""),
+    }));
 
     const proxy = await startUpstashProxy({
       redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
       token: `e2e-${crypto.randomUUID()}`,
     });
     cleanups.push(() => proxy.close());
+    const redis = createUpstashRedis(proxy);
     // Reference data cached by an earlier run (maybe of older seeds) must not answer this one.
-    await new UpstashCache(createUpstashRedis(proxy)).deleteByPrefix(keys.ref());
+    await new UpstashCache(redis).deleteByPrefix(keys.ref());
+    // Sign-ins are limited per username and address (token buckets `ratelimit:<rule>:<who>`),
+    // and earlier runs, and other suites on this machine, share the Redis: this run's superadmin
+    // sign-in from 127.0.0.1 starts with full buckets.
+    await redis.del("ratelimit:login-user:superadmin", "ratelimit:login-ip:127.0.0.1");
+
+    // The Worker's identity provider. Its accounts are named per run: both runtimes share the
+    // admin database (usernames are unique there) and the Redis (sign-in limits per username).
+    let idpHandler: ((request: Request) => Response | Promise<Response>) | undefined;
+    const idpServer = await serve(
+      (request) => idpHandler?.(request) ?? new Response("starting", { status: 503 }),
+    );
+    cleanups.push(() => idpServer.close());
+    const idpConfig = loadConfig({ ENVIRONMENT: "test" });
+    const identity = await createLocalIdentity(idpConfig, { baseUrl: idpServer.url });
+    idpHandler = (request) => identity.idp.app.fetch(request);
+    const run = Math.random().toString(36).slice(2, 8);
+    const workerAccounts = {
+      admin: { username: `worker-admin-${run}`, password: randomPassword() },
+      reader: { username: `worker-reader-${run}`, password: randomPassword() },
+    };
+    for (const account of Object.values(workerAccounts)) {
+      await identity.idp.admin.createUser(idpConfig.keycloak.adminRealm, {
+        ...account,
+        email: `${account.username}@e2e.invalid`,
+        emailVerified: true,
+        enabled: true,
+      });
+    }
 
     await copied;
+    const workerConfig = await wranglerConfigWith({
+      root: ROOT,
+      dir: work,
+      hyperdrive: REGIONAL_BINDINGS,
+    });
     const [bunPort, workerPort, workerInspector, brokenPort, brokenInspector] = await Promise.all([
       freePort(),
       freePort(),
@@ -100,6 +176,9 @@ export default async function setup(project: TestProject) {
     const servers: ServerProcess[] = [];
     cleanups.push(() => Promise.all(servers.map((s) => s.stop())).then(() => {}));
 
+    // As operators set it, one key for the deployment; without it the Bun server would keep a
+    // generated key in ./.data and the Worker could not seal database passwords.
+    const encryptionKey = `e2e:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`;
     const bun = startProcess({
       name: "bun server",
       command: join(BIN, "bun"),
@@ -117,16 +196,18 @@ export default async function setup(project: TestProject) {
         ADMIN_DATABASE_URL: databaseUrl,
         UPSTASH_REDIS_REST_URL: proxy.url,
         UPSTASH_REDIS_REST_TOKEN: proxy.token,
-        // As operators set it; without it the server would keep a generated key in ./.data.
-        APP_ENCRYPTION_KEY: `e2e:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
+        APP_ENCRYPTION_KEY: encryptionKey,
       },
     });
     servers.push(bun);
 
     // Miniflare refuses a Hyperdrive connection string without a password; a server on trust
     // authentication ignores the placeholder.
-    const hyperdrive = new URL(databaseUrl);
-    if (!hyperdrive.password) hyperdrive.password = "unused";
+    const hyperdrive = (url: string | URL) => {
+      const withPassword = new URL(url);
+      if (!withPassword.password) withPassword.password = "unused";
+      return withPassword.toString();
+    };
     const envFile = (name: string, vars: Record<string, string>) => {
       const path = join(work, `${name.replace(/\W+/g, "-")}.env`);
       writeFileSync(
@@ -142,12 +223,14 @@ export default async function setup(project: TestProject) {
       port: number;
       inspector: number;
       vars: Record<string, string>;
+      config?: string;
     }) =>
       startProcess({
         name: options.name,
         command: join(BIN, "wrangler"),
         args: [
           "dev",
+          ...(options.config ? ["--config", options.config] : []),
           "--ip",
           "127.0.0.1",
           "--port",
@@ -159,7 +242,7 @@ export default async function setup(project: TestProject) {
           "--show-interactive-dev-session=false",
           "--live-reload=false",
           // Our settings only: an --env-file replaces the developer's .dev.vars and .env, and
-          // keeps the token out of the process list.
+          // keeps the secrets out of the process list.
           "--env-file",
           envFile(options.name, options.vars),
         ],
@@ -169,17 +252,27 @@ export default async function setup(project: TestProject) {
           ...baseEnv(),
           ...WRANGLER_OFFLINE,
           WRANGLER_LOG_PATH: join(work, "wrangler-logs"),
-          CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: hyperdrive.toString(),
+          CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: hyperdrive(databaseUrl),
+          ...Object.fromEntries(
+            regional.map(({ binding, url }) => [
+              `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${binding}`,
+              hyperdrive(url),
+            ]),
+          ),
         },
       });
     const worker = wrangler({
       name: "wrangler dev",
+      config: workerConfig,
       port: workerPort,
       inspector: workerInspector,
       vars: {
         ENVIRONMENT: "test",
         UPSTASH_REDIS_REST_URL: proxy.url,
         UPSTASH_REDIS_REST_TOKEN: proxy.token,
+        KEYCLOAK_URL: identity.url,
+        KEYCLOAK_CLIENT_SECRET: identity.clientSecret,
+        APP_ENCRYPTION_KEY: encryptionKey,
       },
     });
     servers.push(worker);
@@ -214,6 +307,19 @@ export default async function setup(project: TestProject) {
       misconfiguredWorkerUrl,
       misconfiguredWorkerLog: broken.logFile,
       databaseUrl,
+      workerAccounts,
+      regionalDatabases: Object.fromEntries(
+        regional.map(({ binding, url }) => [
+          binding,
+          {
+            host: url.hostname,
+            port: Number(url.port || 5432),
+            database: url.pathname.slice(1),
+            username: decodeURIComponent(url.username) || "postgres",
+            password: url.password ? decodeURIComponent(url.password) : undefined,
+          },
+        ]),
+      ) as Record<RegionalBinding, RegionalDatabase>,
     });
   } catch (error) {
     await cleanup();

@@ -1,24 +1,7 @@
-import type { ErrorDetail } from "../../src/core/http/errors";
+import { type ApiReply, bearerCaller } from "./bearer-client";
 import { randomIp, type TestApp, type TestUser } from "./harness";
 
-export interface Envelope<T> {
-  success: boolean;
-  data: T;
-  message: string | null;
-  errors: ErrorDetail[] | null;
-  metadata: { request_id: string; timestamp: string };
-}
-
-export interface ApiReply<T> {
-  status: number;
-  headers: Headers;
-  body: Envelope<T>;
-}
-
-export interface CallOptions {
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type { ApiReply, CallOptions, Envelope } from "./bearer-client";
 
 /**
  * A caller of the API with one user's token (fetched once), from an address of its own so
@@ -27,24 +10,7 @@ export interface CallOptions {
 export async function apiClient(t: TestApp, user: TestUser) {
   const token = await user.token();
   const ip = randomIp();
-  async function call<T = unknown>(
-    method: string,
-    path: string,
-    options: CallOptions = {},
-  ): Promise<ApiReply<T>> {
-    const res = await t.request(`/api/v1${path}`, {
-      method,
-      ip,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
-        ...options.headers,
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-  }
+  const call = bearerCaller((path, init) => t.request(path, { ...init, ip }), token);
   return {
     user,
     token,
