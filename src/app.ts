@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./core/deps";
 import type { SocketAddress } from "./core/http/client-ip";
+import { withFastLane } from "./core/http/fast-lane";
 import { notFoundHandler, onError } from "./core/http/middleware/errors";
 import { requestContext } from "./core/http/middleware/request-context";
 import { bodyLimitOf, corsFor, securityHeaders } from "./core/http/middleware/security";
@@ -30,6 +31,8 @@ export interface AppOptions {
   socketAddress: SocketAddress;
   /** Where the docs pages load their scripts from (node_modules on Bun, static assets on Workers). */
   docsAssets?: DocsAssets;
+  /** The warm-read fast lane (ADR 0016); `false` sends every request through Hono. Default on. */
+  fastLane?: boolean;
 }
 
 /** The whole API, runtime-agnostic: src/server.ts (Bun) and src/worker.ts (Workers) wrap it. */
@@ -49,7 +52,8 @@ export function createApp(options: AppOptions) {
     return document;
   };
   app.route("/", healthRoutes());
-  app.route("/api/v1", referenceDataRoutes());
+  const referenceData = referenceDataRoutes();
+  app.route("/api/v1", referenceData);
   app.route("/api/v1", sessionRoutes());
   app.route("/api/v1", authRoutes());
   app.route("/api/v1", permissionRoutes({ document: () => openApiDocument() }));
@@ -65,7 +69,13 @@ export function createApp(options: AppOptions) {
 
   app.notFound(notFoundHandler(() => app.routes));
   app.onError(onError);
-  return Object.assign(app, { openApiDocument });
+  // Warm guest reads of cached reference data are answered before the middleware chain (ADR 0016).
+  const fetch = withFastLane(app, {
+    ...options,
+    enabled: options.fastLane,
+    reads: [referenceData.warmReads("/api/v1")],
+  });
+  return Object.assign(app, { openApiDocument, fetch });
 }
 
 export type App = ReturnType<typeof createApp>;

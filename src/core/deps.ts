@@ -11,6 +11,7 @@ import type { Cache } from "./cache/port";
 import type { CachedJson } from "./cache/read-through";
 import type { SecretBox } from "./crypto/secret-box";
 import type { RegionalRouter } from "./db/regional-router";
+import type { LaneHandoff } from "./http/lane-handoff";
 import type { Logger } from "./log/logger";
 
 /**
@@ -55,6 +56,11 @@ export type AppEnv = {
     clientIp: () => ClientIp;
     /** Set by the guest gate on reference-data routes. */
     guest: GuestAccess;
+    /**
+     * The guest admission the warm-read fast lane already made for this request before handing
+     * it to the slow path (see src/core/http/fast-lane.ts): the guest gate uses it, once.
+     */
+    laneAdmission: LaneHandoff["admission"];
     /**
      * Why the reader gate did not accept a bearer as a platform access token on a public route
      * (the request then continues as a guest).

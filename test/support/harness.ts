@@ -68,9 +68,13 @@ export function randomIp(): string {
 
 /**
  * The real app, against the run's database and (with TEST_REDIS_URL) the real Redis through the
- * Upstash REST proxy. `env` overrides configuration the way operators set it.
+ * Upstash REST proxy. `env` overrides configuration the way operators set it; `fastLane: false`
+ * sends every request through Hono (test/http/fast-lane.test.ts compares both paths).
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { fastLane?: boolean } = {},
+): Promise<TestApp> {
   const upstash = inject("upstash");
   // Each test app has its own key, as operators set it; never printed by anything.
   const key = generateEncryptionKey("test");
@@ -127,6 +131,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     deps,
     socketAddress: (c) => c.req.header("x-test-peer") ?? defaultIp,
     docsAssets: nodeModulesDocsAssets(),
+    fastLane: options.fastLane,
   });
   return {
     app,

@@ -1,16 +1,23 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../deps";
-import { rateLimitHeaders } from "./guest-sessions";
+import { type GuestAccess, rateLimitHeaders } from "./guest-sessions";
 
 const BEARER = /^Bearer\s+(.+)$/i;
 
 /** The token a guest presents: `X-Guest-Session`, else the bearer value. */
-function presentedToken(c: Context<AppEnv>): string | undefined {
-  const explicit = c.req.header("x-guest-session")?.trim();
+export function presentedToken(
+  guestSession: string | null | undefined,
+  authorization: string | null | undefined,
+): string | undefined {
+  const explicit = guestSession?.trim();
   if (explicit) return explicit;
-  const authorization = c.req.header("authorization");
   const match = authorization ? BEARER.exec(authorization.trim()) : null;
   return match?.[1]?.trim() || undefined;
+}
+
+/** Whether an admission is the plain warm answer: a known session, counted, nothing to announce. */
+export function isPlainActive(access: GuestAccess): boolean {
+  return access.status === "active" && access.rejected === undefined && !access.newSessionToken;
 }
 
 /**
@@ -20,13 +27,21 @@ function presentedToken(c: Context<AppEnv>): string | undefined {
  */
 export function guestGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    // `c.get`, not `c.var`: Hono's `c.var` copies every variable into a new object per access.
-    const access = await c.get("deps").guestSessions.admit({
-      token: presentedToken(c),
-      // Read only if a session is created or the degraded limiter answers (see requestContext).
-      ip: c.var.clientIp,
-      userAgent: c.req.header("user-agent"),
-    });
+    // The fast lane admitted this request already (and handed it over): never count it twice.
+    const handed = c.get("laneAdmission");
+    let access: GuestAccess;
+    if (handed !== undefined) {
+      if ("error" in handed) throw handed.error;
+      access = handed.access;
+    } else {
+      // `c.get`, not `c.var`: Hono's `c.var` copies every variable into a new object per access.
+      access = await c.get("deps").guestSessions.admit({
+        token: presentedToken(c.req.header("x-guest-session"), c.req.header("authorization")),
+        // Read only if a session is created or the degraded limiter answers (see requestContext).
+        ip: c.get("clientIp"),
+        userAgent: c.req.header("user-agent"),
+      });
+    }
     c.set("guest", access);
     // Set before the handler runs: Hono copies the whole Response for each header set after.
     const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());

@@ -4,16 +4,21 @@ import { ApiError } from "../http/errors";
 import { enforceApiRateLimits } from "./api-rate-limits";
 import { authenticatePlatformUser, bearerToken } from "./authorize";
 import { guestGate } from "./guest-gate";
+import { looksLikeGuestToken } from "./guest-sessions";
 
 /** Why a bearer was not accepted as a platform access token (sent as `X-Guest-Session-Rejected`). */
 export type BearerRefusal = "invalid-access-token" | "not-a-platform-user" | "identity-unavailable";
-
-const GUEST_TOKEN_PREFIX = "guest_";
 
 function refusalOf(error: ApiError): BearerRefusal {
   if (error.status === 401) return "invalid-access-token";
   if (error.status === 403) return "not-a-platform-user";
   return "identity-unavailable";
+}
+
+/** The bearer of `Authorization` when it could be a platform access token (not a guest token). */
+export function platformBearer(authorization: string | undefined): string | undefined {
+  const token = bearerToken(authorization);
+  return token && !looksLikeGuestToken(token) ? token : undefined;
 }
 
 /**
@@ -28,8 +33,8 @@ export function readerGate(): MiddlewareHandler<AppEnv> {
     // A guest token wins: it is what the caller chose to spend.
     const token = c.req.header("x-guest-session")
       ? undefined
-      : bearerToken(c.req.header("authorization"));
-    if (!token || token.startsWith(GUEST_TOKEN_PREFIX) || !c.var.deps.identity) {
+      : platformBearer(c.req.header("authorization"));
+    if (!token || !c.var.deps.identity) {
       return guests(c, next);
     }
     let signIn: Awaited<ReturnType<typeof authenticatePlatformUser>>;

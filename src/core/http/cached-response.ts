@@ -3,8 +3,8 @@ import type { CachedJson } from "../cache/read-through";
 import type { AppEnv } from "../deps";
 
 /** Browsers and clients may reuse a reference-data response this long, then revalidate by ETag. */
-const CACHE_CONTROL = "private, max-age=300, must-revalidate";
-const CONTENT_TYPE = "application/json; charset=UTF-8";
+export const CACHE_CONTROL = "private, max-age=300, must-revalidate";
+export const CONTENT_TYPE = "application/json; charset=UTF-8";
 
 /** `If-None-Match` against an entity tag, with the weak comparison RFC 9110 asks for. */
 export function ifNoneMatchHits(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -28,20 +28,24 @@ function isoNow(): string {
 }
 
 /**
+ * The success envelope around a cached body: the cached JSON spliced in as `data` (no
+ * re-serialisation on the hot path).
+ */
+export function cachedEnvelope(json: string, requestId: string, newSessionToken?: string): string {
+  const metadata: Record<string, string> = { timestamp: isoNow(), request_id: requestId };
+  if (newSessionToken) metadata.new_session_token = newSessionToken;
+  return `{"success":true,"data":${json},"message":null,"errors":null,"metadata":${JSON.stringify(metadata)}}`;
+}
+
+/**
  * Answers with a cached body: 304 when `If-None-Match` matches, else the envelope with the
- * cached JSON spliced in as `data` (no re-serialisation on the hot path).
+ * cached JSON spliced in as `data`.
  */
 export function cachedJsonResponse(c: Context<AppEnv>, cached: CachedJson): Response {
   c.header("ETag", cached.etag);
   c.header("Cache-Control", CACHE_CONTROL);
   if (ifNoneMatchHits(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304);
-  const metadata: Record<string, string> = {
-    timestamp: isoNow(),
-    request_id: c.get("requestId"),
-  };
-  const token = c.get("guest")?.newSessionToken;
-  if (token) metadata.new_session_token = token;
-  const body = `{"success":true,"data":${cached.json},"message":null,"errors":null,"metadata":${JSON.stringify(metadata)}}`;
+  const body = cachedEnvelope(cached.json, c.get("requestId"), c.get("guest")?.newSessionToken);
   c.header("Content-Type", CONTENT_TYPE);
   return c.body(body, 200);
 }

@@ -2,6 +2,7 @@ import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Sql } from "postgres";
 import { readerGate } from "../../core/auth/reader-gate";
+import type { CacheKey } from "../../core/cache/keys";
 import { LocalCache } from "../../core/cache/local-cache";
 import type { CachedJson } from "../../core/cache/read-through";
 import type { AppEnv } from "../../core/deps";
@@ -10,6 +11,7 @@ import { errorResponses, jsonEnvelope } from "../../core/http/openapi";
 import { paginated } from "../../core/http/pagination";
 import { createRouter, type Router } from "../../core/http/router";
 import { validationHook } from "../../core/http/validation";
+import { rawQueryOf, WarmRoutes } from "./fast-lane";
 import { type ReferenceDataRepository, referenceDataRepository } from "./repository";
 import {
   ContinentParam,
@@ -25,7 +27,7 @@ import {
   LanguageListQuery,
   LanguageSchema,
 } from "./schemas";
-import { type ReferenceDataContext, referenceData } from "./service";
+import { type ReferenceDataContext, referenceData, referenceKeys } from "./service";
 
 /** Every reference-data operation is readable by a guest session; this is what they declare. */
 const security: Record<string, string[]>[] = [{ GuestSession: [] }, { BearerAuth: [] }];
@@ -102,13 +104,16 @@ const PARSED_QUERY_MAX_LENGTH = 256;
  * for an invalid query, through the routers' validation hook), except that the query is parsed
  * once per distinct query string instead of by a zod validator on every request: the parsed
  * query is a pure function of that string. Each parsed query is frozen and shared by every
- * request with that string, so the service can key its cache by the object.
+ * request with that string, so the service can key its cache by the object. The fast lane reads
+ * the same parsed queries (`lane.list`).
  */
 function listRoute<S extends z.ZodTypeAny>(
   router: Router,
+  lane: WarmRoutes,
   config: ReturnType<typeof route>,
   schema: S,
   load: (ctx: ReferenceDataContext, query: z.output<S>) => Promise<CachedJson>,
+  key: (query: z.output<S>) => CacheKey,
 ) {
   router.openAPIRegistry.registerPath({ ...config });
   const parsed = new LocalCache<z.output<S>>({ maxEntries: PARSED_QUERIES_MAX });
@@ -130,17 +135,22 @@ function listRoute<S extends z.ZodTypeAny>(
     return query;
   };
   router.get(config.path, async (c) => {
-    const url = c.req.url;
-    const at = url.indexOf("?");
-    const raw = at < 0 ? "" : url.slice(at + 1);
+    const raw = rawQueryOf(c.req.url);
     const query = parsed.get(raw) ?? (await parse(c, raw));
     if (query instanceof Response) return query;
     return cachedJsonResponse(c, await load(ctxOf(c), query));
   });
+  lane.list(config.path, parsed, key);
 }
 
+/**
+ * The reference-data router, and `warmReads(prefix)`: its routes for the warm-read fast lane
+ * (ADR 0016), given where the router is mounted. Every GET route registers itself with the lane
+ * beside its handler, with the cache key its handler reads.
+ */
 export function referenceDataRoutes() {
   const router = createRouter();
+  const lane = new WarmRoutes();
   // Scoped to this router's own paths: it is mounted beside others under /api/v1.
   const gate = readerGate();
   // Hono's `/x/*` also matches `/x` itself: one registration per resource, or the gate runs twice.
@@ -149,6 +159,7 @@ export function referenceDataRoutes() {
 
   listRoute(
     router,
+    lane,
     route({
       path: "/currencies",
       operationId: "listCurrencies",
@@ -161,33 +172,36 @@ export function referenceDataRoutes() {
     }),
     CurrencyListQuery,
     referenceData.listCurrencies,
+    referenceKeys.currencies,
   );
-  router.openapi(
-    route({
-      path: "/currencies/active",
-      operationId: "listActiveCurrencies",
-      tag: "Currencies",
-      summary: "All active currencies",
-      data: z.array(CurrencySchema),
-    }),
-    async (c) => cachedJsonResponse(c, await referenceData.activeCurrencies(ctxOf(c))),
+  const activeCurrencies = route({
+    path: "/currencies/active",
+    operationId: "listActiveCurrencies",
+    tag: "Currencies",
+    summary: "All active currencies",
+    data: z.array(CurrencySchema),
+  });
+  router.openapi(activeCurrencies, async (c) =>
+    cachedJsonResponse(c, await referenceData.activeCurrencies(ctxOf(c))),
   );
-  router.openapi(
-    route({
-      path: "/currencies/{code}",
-      operationId: "getCurrency",
-      tag: "Currencies",
-      summary: "Get a currency by ISO 4217 code",
-      request: { params: CurrencyCodeParam },
-      data: CurrencySchema,
-      notFound: true,
-    }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.currency(ctxOf(c), c.req.valid("param").code)),
+  lane.fixed(activeCurrencies.path, referenceKeys.activeCurrencies());
+  const currency = route({
+    path: "/currencies/{code}",
+    operationId: "getCurrency",
+    tag: "Currencies",
+    summary: "Get a currency by ISO 4217 code",
+    request: { params: CurrencyCodeParam },
+    data: CurrencySchema,
+    notFound: true,
+  });
+  router.openapi(currency, async (c) =>
+    cachedJsonResponse(c, await referenceData.currency(ctxOf(c), c.req.valid("param").code)),
   );
+  lane.param(currency.path, CurrencyCodeParam, (p) => referenceKeys.currency(p.code));
 
   listRoute(
     router,
+    lane,
     route({
       path: "/countries",
       operationId: "listCountries",
@@ -200,64 +214,66 @@ export function referenceDataRoutes() {
     }),
     CountryListQuery,
     referenceData.listCountries,
+    referenceKeys.countries,
   );
-  router.openapi(
-    route({
-      path: "/countries/continent/{continent}",
-      operationId: "listCountriesByContinent",
-      tag: "Countries",
-      summary: "Active countries on a continent",
-      request: { params: ContinentParam },
-      data: z.array(CountrySchema),
-    }),
-    async (c) =>
-      cachedJsonResponse(
-        c,
-        await referenceData.countriesOnContinent(ctxOf(c), c.req.valid("param").continent),
-      ),
+  const countriesOnContinent = route({
+    path: "/countries/continent/{continent}",
+    operationId: "listCountriesByContinent",
+    tag: "Countries",
+    summary: "Active countries on a continent",
+    request: { params: ContinentParam },
+    data: z.array(CountrySchema),
+  });
+  router.openapi(countriesOnContinent, async (c) =>
+    cachedJsonResponse(
+      c,
+      await referenceData.countriesOnContinent(ctxOf(c), c.req.valid("param").continent),
+    ),
   );
-  router.openapi(
-    route({
-      path: "/countries/gdpr",
-      operationId: "listGdprCountries",
-      tag: "Countries",
-      summary: "Active countries where the GDPR applies (EU and EEA)",
-      data: z.array(CountrySchema),
-    }),
-    async (c) => cachedJsonResponse(c, await referenceData.gdprCountries(ctxOf(c))),
+  lane.param(countriesOnContinent.path, ContinentParam, (p) =>
+    referenceKeys.countriesOnContinent(p.continent),
   );
-  router.openapi(
-    route({
-      path: "/countries/code3/{code3}",
-      operationId: "getCountryByCode3",
-      tag: "Countries",
-      summary: "Get a country by ISO 3166-1 alpha-3 code",
-      request: { params: CountryCode3Param },
-      data: CountrySchema,
-      notFound: true,
-    }),
-    async (c) =>
-      cachedJsonResponse(
-        c,
-        await referenceData.countryByCode3(ctxOf(c), c.req.valid("param").code3),
-      ),
+  const gdprCountries = route({
+    path: "/countries/gdpr",
+    operationId: "listGdprCountries",
+    tag: "Countries",
+    summary: "Active countries where the GDPR applies (EU and EEA)",
+    data: z.array(CountrySchema),
+  });
+  router.openapi(gdprCountries, async (c) =>
+    cachedJsonResponse(c, await referenceData.gdprCountries(ctxOf(c))),
   );
-  router.openapi(
-    route({
-      path: "/countries/{code}",
-      operationId: "getCountry",
-      tag: "Countries",
-      summary: "Get a country by ISO 3166-1 alpha-2 code",
-      request: { params: CountryCodeParam },
-      data: CountrySchema,
-      notFound: true,
-    }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.country(ctxOf(c), c.req.valid("param").code)),
+  lane.fixed(gdprCountries.path, referenceKeys.gdprCountries());
+  const countryByCode3 = route({
+    path: "/countries/code3/{code3}",
+    operationId: "getCountryByCode3",
+    tag: "Countries",
+    summary: "Get a country by ISO 3166-1 alpha-3 code",
+    request: { params: CountryCode3Param },
+    data: CountrySchema,
+    notFound: true,
+  });
+  router.openapi(countryByCode3, async (c) =>
+    cachedJsonResponse(c, await referenceData.countryByCode3(ctxOf(c), c.req.valid("param").code3)),
   );
+  lane.param(countryByCode3.path, CountryCode3Param, (p) => referenceKeys.countryByCode3(p.code3));
+  const country = route({
+    path: "/countries/{code}",
+    operationId: "getCountry",
+    tag: "Countries",
+    summary: "Get a country by ISO 3166-1 alpha-2 code",
+    request: { params: CountryCodeParam },
+    data: CountrySchema,
+    notFound: true,
+  });
+  router.openapi(country, async (c) =>
+    cachedJsonResponse(c, await referenceData.country(ctxOf(c), c.req.valid("param").code)),
+  );
+  lane.param(country.path, CountryCodeParam, (p) => referenceKeys.country(p.code));
 
   listRoute(
     router,
+    lane,
     route({
       path: "/languages",
       operationId: "listLanguages",
@@ -270,46 +286,50 @@ export function referenceDataRoutes() {
     }),
     LanguageListQuery,
     referenceData.listLanguages,
+    referenceKeys.languages,
   );
-  router.openapi(
-    route({
-      path: "/languages/active",
-      operationId: "listActiveLanguages",
-      tag: "Languages",
-      summary: "All active languages",
-      data: z.array(LanguageSchema),
-    }),
-    async (c) => cachedJsonResponse(c, await referenceData.activeLanguages(ctxOf(c))),
+  const activeLanguages = route({
+    path: "/languages/active",
+    operationId: "listActiveLanguages",
+    tag: "Languages",
+    summary: "All active languages",
+    data: z.array(LanguageSchema),
+  });
+  router.openapi(activeLanguages, async (c) =>
+    cachedJsonResponse(c, await referenceData.activeLanguages(ctxOf(c))),
   );
-  router.openapi(
-    route({
-      path: "/languages/iso639-1/{iso639_1}",
-      operationId: "getLanguageByIso6391",
-      tag: "Languages",
-      summary: "Get a language by ISO 639-1 code",
-      request: { params: Iso6391Param },
-      data: LanguageSchema,
-      notFound: true,
-    }),
-    async (c) =>
-      cachedJsonResponse(
-        c,
-        await referenceData.languageByIso6391(ctxOf(c), c.req.valid("param").iso639_1),
-      ),
+  lane.fixed(activeLanguages.path, referenceKeys.activeLanguages());
+  const languageByIso6391 = route({
+    path: "/languages/iso639-1/{iso639_1}",
+    operationId: "getLanguageByIso6391",
+    tag: "Languages",
+    summary: "Get a language by ISO 639-1 code",
+    request: { params: Iso6391Param },
+    data: LanguageSchema,
+    notFound: true,
+  });
+  router.openapi(languageByIso6391, async (c) =>
+    cachedJsonResponse(
+      c,
+      await referenceData.languageByIso6391(ctxOf(c), c.req.valid("param").iso639_1),
+    ),
   );
-  router.openapi(
-    route({
-      path: "/languages/{code}",
-      operationId: "getLanguage",
-      tag: "Languages",
-      summary: "Get a language by code",
-      request: { params: LanguageCodeParam },
-      data: LanguageSchema,
-      notFound: true,
-    }),
-    async (c) =>
-      cachedJsonResponse(c, await referenceData.language(ctxOf(c), c.req.valid("param").code)),
+  lane.param(languageByIso6391.path, Iso6391Param, (p) =>
+    referenceKeys.languageByIso6391(p.iso639_1),
   );
+  const language = route({
+    path: "/languages/{code}",
+    operationId: "getLanguage",
+    tag: "Languages",
+    summary: "Get a language by code",
+    request: { params: LanguageCodeParam },
+    data: LanguageSchema,
+    notFound: true,
+  });
+  router.openapi(language, async (c) =>
+    cachedJsonResponse(c, await referenceData.language(ctxOf(c), c.req.valid("param").code)),
+  );
+  lane.param(language.path, LanguageCodeParam, (p) => referenceKeys.language(p.code));
 
-  return router;
+  return Object.assign(router, { warmReads: (prefix: string) => lane.reader(prefix) });
 }

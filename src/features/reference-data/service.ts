@@ -101,22 +101,41 @@ async function item(
   return cached;
 }
 
+/**
+ * The cache key of every reference-data read, in one place: the service reads through them and
+ * the warm-read fast lane (./fast-lane.ts) looks them up in the in-process tier.
+ */
+export const referenceKeys = {
+  currencies: (q: CurrencyListQuery) => listCacheKey("currencies", q),
+  activeCurrencies: () => keys.ref("currencies", "active"),
+  currency: (code: string) => keys.ref("currency", code),
+  countries: (q: CountryListQuery) => listCacheKey("countries", q),
+  countriesOnContinent: (continent: string) =>
+    keys.ref("countries", "continent", continent.replace(/ /g, "_")),
+  gdprCountries: () => keys.ref("countries", "gdpr"),
+  country: (code: string) => keys.ref("country", code),
+  countryByCode3: (code3: string) => keys.ref("country", "code3", code3),
+  languages: (q: LanguageListQuery) => listCacheKey("languages", q),
+  activeLanguages: () => keys.ref("languages", "active"),
+  language: (code: string) => keys.ref("language", code),
+  languageByIso6391: (code: string) => keys.ref("language", "iso639-1", code),
+};
+
 export const referenceData = {
   async listCurrencies(ctx: ReferenceDataContext, q: CurrencyListQuery) {
-    const key = listCacheKey("currencies", q);
-    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+    return readThrough(ctx.cache, referenceKeys.currencies(q), TTL.filteredList, async () =>
       pageOf(CurrencySchema, await ctx.repository.listCurrencies(q), q),
     );
   },
   activeCurrencies(ctx: ReferenceDataContext) {
-    return readThrough(ctx.cache, keys.ref("currencies", "active"), TTL.activeList, async () =>
+    return readThrough(ctx.cache, referenceKeys.activeCurrencies(), TTL.activeList, async () =>
       shape(CurrencySchema, await ctx.repository.activeCurrencies()),
     );
   },
   currency(ctx: ReferenceDataContext, code: string) {
     return item(
       ctx,
-      keys.ref("currency", code),
+      referenceKeys.currency(code),
       `Currency ${code}`,
       () => ctx.repository.currency(code),
       CurrencySchema,
@@ -124,26 +143,25 @@ export const referenceData = {
   },
 
   async listCountries(ctx: ReferenceDataContext, q: CountryListQuery) {
-    const key = listCacheKey("countries", q);
-    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+    return readThrough(ctx.cache, referenceKeys.countries(q), TTL.filteredList, async () =>
       pageOf(CountrySchema, await ctx.repository.listCountries(q), q),
     );
   },
   countriesOnContinent(ctx: ReferenceDataContext, continent: string) {
-    const key = keys.ref("countries", "continent", continent.replace(/ /g, "_"));
+    const key = referenceKeys.countriesOnContinent(continent);
     return readThrough(ctx.cache, key, TTL.activeList, async () =>
       shape(CountrySchema, await ctx.repository.countriesOnContinent(continent)),
     );
   },
   gdprCountries(ctx: ReferenceDataContext) {
-    return readThrough(ctx.cache, keys.ref("countries", "gdpr"), TTL.activeList, async () =>
+    return readThrough(ctx.cache, referenceKeys.gdprCountries(), TTL.activeList, async () =>
       shape(CountrySchema, await ctx.repository.gdprCountries()),
     );
   },
   country(ctx: ReferenceDataContext, code: string) {
     return item(
       ctx,
-      keys.ref("country", code),
+      referenceKeys.country(code),
       `Country ${code}`,
       () => ctx.repository.country(code),
       CountrySchema,
@@ -152,7 +170,7 @@ export const referenceData = {
   countryByCode3(ctx: ReferenceDataContext, code3: string) {
     return item(
       ctx,
-      keys.ref("country", "code3", code3),
+      referenceKeys.countryByCode3(code3),
       `Country ${code3}`,
       () => ctx.repository.countryByCode3(code3),
       CountrySchema,
@@ -160,20 +178,19 @@ export const referenceData = {
   },
 
   async listLanguages(ctx: ReferenceDataContext, q: LanguageListQuery) {
-    const key = listCacheKey("languages", q);
-    return readThrough(ctx.cache, key, TTL.filteredList, async () =>
+    return readThrough(ctx.cache, referenceKeys.languages(q), TTL.filteredList, async () =>
       pageOf(LanguageSchema, await ctx.repository.listLanguages(q), q),
     );
   },
   activeLanguages(ctx: ReferenceDataContext) {
-    return readThrough(ctx.cache, keys.ref("languages", "active"), TTL.activeList, async () =>
+    return readThrough(ctx.cache, referenceKeys.activeLanguages(), TTL.activeList, async () =>
       shape(LanguageSchema, await ctx.repository.activeLanguages()),
     );
   },
   language(ctx: ReferenceDataContext, code: string) {
     return item(
       ctx,
-      keys.ref("language", code),
+      referenceKeys.language(code),
       `Language ${code}`,
       () => ctx.repository.language(code),
       LanguageSchema,
@@ -182,7 +199,7 @@ export const referenceData = {
   languageByIso6391(ctx: ReferenceDataContext, code: string) {
     return item(
       ctx,
-      keys.ref("language", "iso639-1", code),
+      referenceKeys.languageByIso6391(code),
       `Language ${code}`,
       () => ctx.repository.languageByIso6391(code),
       LanguageSchema,

@@ -1,0 +1,153 @@
+import { Context, type ExecutionContext, type Hono } from "hono";
+import type { Config } from "../../config";
+import { isPlainActive, presentedToken } from "../auth/guest-gate";
+import { type GuestAccess, looksLikeGuestToken, rateLimitHeaders } from "../auth/guest-sessions";
+import { platformBearer } from "../auth/reader-gate";
+import type { CachedJson } from "../cache/read-through";
+import type { AppEnv, Deps } from "../deps";
+import { CACHE_CONTROL, CONTENT_TYPE, cachedEnvelope, ifNoneMatchHits } from "./cached-response";
+import { clientIpOf, type SocketAddress } from "./client-ip";
+import { handOver } from "./lane-handoff";
+import {
+  lazy,
+  logRequest,
+  processTime,
+  requestIdOf,
+  requestLogLevel,
+} from "./middleware/request-context";
+import { API_CSP, SECURITY_HEADERS } from "./middleware/security";
+
+/**
+ * A feature's part of the fast lane: the cached body the slow path would answer this GET with,
+ * as a 200 (or a 304 to a matching `If-None-Match`), or undefined when the request is not one it
+ * can answer from what is already cached in process. Synchronous and free of side effects: it
+ * runs before anything is counted.
+ *
+ * `path` is the path as Hono routes it (`app.getPath`), `url` the full request URL.
+ */
+export type WarmRead = (path: string, url: string, deps: Deps) => CachedJson | undefined;
+
+type Fetch = Hono<AppEnv>["fetch"];
+
+export interface FastLaneOptions {
+  /** Off: `app.fetch` as it is (tests compare both paths). Default on. */
+  enabled?: boolean;
+  config: Config;
+  deps: Deps | ((c: Context<AppEnv>) => Deps);
+  socketAddress: SocketAddress;
+  reads: readonly WarmRead[];
+}
+
+/**
+ * The warm-read fast lane (ADR 0016): answers the one common request of the public API, a guest
+ * session reading reference data that is already cached in process, before Hono's middleware
+ * chain, doing what that chain does for it (request id, guest admission, envelope, security and
+ * cache headers, timing, the request log line) with the same functions. Everything else, and
+ * every admission outcome other than the plain warm "active" one, goes to `app.fetch`: then the
+ * admission already made is handed over (./lane-handoff.ts), so no request is counted twice.
+ */
+export function withFastLane(
+  app: Pick<Hono<AppEnv>, "fetch" | "getPath">,
+  options: FastLaneOptions,
+): Fetch {
+  const slow = app.fetch;
+  // With CORS configured every response depends on the request's Origin: the slow path answers.
+  if (options.enabled === false || options.config.corsOrigins.length > 0) return slow;
+  const { deps: depsOption, socketAddress, reads } = options;
+
+  const lane: Fetch = (request, env, executionCtx) => {
+    // Eligibility first, with no side effect: a bodiless GET presenting a guest token, and no
+    // bearer that could be a platform access token (the reader gate would verify it).
+    if (request.method !== "GET" || request.body !== null) return slow(request, env, executionCtx);
+    const headers = request.headers;
+    const authorization = headers.get("authorization") ?? undefined;
+    const token = presentedToken(headers.get("x-guest-session"), authorization);
+    if (
+      token === undefined ||
+      !looksLikeGuestToken(token) ||
+      platformBearer(authorization) !== undefined
+    ) {
+      return slow(request, env, executionCtx);
+    }
+    const path = app.getPath(request, { env });
+    // A Hono context for what the runtime's hooks expect one for (Workers' dependencies, the
+    // peer address), made only if one of them is called.
+    let context: Context<AppEnv> | undefined;
+    const contextOf = () => {
+      context ??= new Context<AppEnv>(request, { env, executionCtx, path });
+      return context;
+    };
+    const deps = typeof depsOption === "function" ? depsOption(contextOf()) : depsOption;
+    const url = request.url;
+    let cached: CachedJson | undefined;
+    for (const read of reads) {
+      cached = read(path, url, deps);
+      if (cached !== undefined) break;
+    }
+    if (cached === undefined) return slow(request, env, executionCtx);
+    return answer({ request, env, executionCtx, token, path, url, deps, cached, contextOf });
+  };
+
+  async function answer(r: {
+    request: Request;
+    env: Parameters<Fetch>[1];
+    executionCtx: ExecutionContext | undefined;
+    token: string;
+    path: string;
+    url: string;
+    deps: Deps;
+    cached: CachedJson;
+    contextOf: () => Context<AppEnv>;
+  }): Promise<Response> {
+    const { request, deps, cached } = r;
+    const started = performance.now();
+    const headers = request.headers;
+    const userAgent = headers.get("user-agent") ?? undefined;
+    const clientIp = lazy(() =>
+      clientIpOf(r.contextOf(), socketAddress, deps.config.trustedProxyCount),
+    );
+    let access: GuestAccess;
+    try {
+      access = await deps.guestSessions.admit({ token: r.token, ip: clientIp, userAgent });
+    } catch (error) {
+      handOver(request, { started, admission: { error } });
+      return slow(request, r.env, r.executionCtx);
+    }
+    if (!isPlainActive(access)) {
+      handOver(request, { started, admission: { access } });
+      return slow(request, r.env, r.executionCtx);
+    }
+
+    const requestId = requestIdOf(headers.get("x-request-id"));
+    const notModified = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag);
+    const status = notModified ? 304 : 200;
+    const out = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
+    out["X-Guest-Session-Status"] = access.status;
+    out.ETag = cached.etag;
+    out["Cache-Control"] = CACHE_CONTROL;
+    const body = notModified ? null : cachedEnvelope(cached.json, requestId);
+    if (body !== null) out["Content-Type"] = CONTENT_TYPE;
+    for (const name in SECURITY_HEADERS) out[name] = SECURITY_HEADERS[name] as string;
+    out["Content-Security-Policy"] = API_CSP;
+    out["X-Request-ID"] = requestId;
+    const elapsed = performance.now() - started;
+    out["X-Process-Time"] = processTime(elapsed);
+    const response = new Response(body, { status, headers: out });
+
+    const level = requestLogLevel(deps.logger, status);
+    if (level !== undefined) {
+      logRequest(deps.logger.child({ request_id: requestId }), level, {
+        method: request.method,
+        path: r.path,
+        url: r.url,
+        status,
+        elapsedMs: elapsed,
+        ip: clientIp(),
+        userAgent,
+      });
+    }
+    return response;
+  }
+
+  return lane;
+}
