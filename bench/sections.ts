@@ -74,6 +74,8 @@ function appVariant(
     logLevel?: LogLevel;
     cache?: Cache;
     stubGate?: boolean;
+    /** The warm-read fast lane (ADR 0016): on by default, as in the app. */
+    fastLane?: boolean;
   } = {},
 ): () => Promise<Variant> {
   return async () => {
@@ -101,6 +103,7 @@ function appVariant(
       config: { ...config, logLevel: level },
       deps,
       socketAddress: () => "127.0.0.1",
+      fastLane: options.fastLane ?? true,
     });
     const first = await app.fetch(new Request(URL_UNDER_TEST));
     await first.arrayBuffer();
@@ -275,6 +278,15 @@ try {
     await appVariant("app (LOG_LEVEL=warn)")(),
     await appVariant("app (LOG_LEVEL=info, sink discards)", { logLevel: "info" })(),
     await appVariant("app, guest gate stubbed", { stubGate: true })(),
+    await appVariant("app, fast lane off (LOG_LEVEL=warn)", { fastLane: false })(),
+    await appVariant("app, fast lane off (LOG_LEVEL=info, sink discards)", {
+      logLevel: "info",
+      fastLane: false,
+    })(),
+    await appVariant("app, fast lane off, guest gate stubbed", {
+      stubGate: true,
+      fastLane: false,
+    })(),
   ];
   const variants = ONLY ? all.filter((v) => v.name.includes(ONLY)) : all;
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
