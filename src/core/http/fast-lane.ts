@@ -1,7 +1,12 @@
 import { Context, type ExecutionContext, type Hono } from "hono";
 import type { Config } from "../../config";
 import { isPlainActive, presentedToken } from "../auth/guest-gate";
-import { type GuestAccess, looksLikeGuestToken, rateLimitHeaders } from "../auth/guest-sessions";
+import {
+  type GuestAccess,
+  type GuestSessionStatus,
+  looksLikeGuestToken,
+  rateLimitHeaders,
+} from "../auth/guest-sessions";
 import { platformBearer } from "../auth/reader-gate";
 import type { CachedJson } from "../cache/read-through";
 import type { AppEnv, Deps } from "../deps";
@@ -39,6 +44,20 @@ export interface FastLaneOptions {
 }
 
 /**
+ * The headers of a lane answer that are the same on every one: copied into each response, which
+ * costs a fraction of building them from a record (Bun parses and validates every entry).
+ */
+function fixedHeaders(withBody: boolean): Headers {
+  const headers = new Headers(SECURITY_HEADERS);
+  headers.set("Content-Security-Policy", API_CSP);
+  // The lane answers only the plain "active" admission (isPlainActive).
+  headers.set("X-Guest-Session-Status", "active" satisfies GuestSessionStatus);
+  headers.set("Cache-Control", CACHE_CONTROL);
+  if (withBody) headers.set("Content-Type", CONTENT_TYPE);
+  return headers;
+}
+
+/**
  * The warm-read fast lane (ADR 0016): answers the one common request of the public API, a guest
  * session reading reference data that is already cached in process, before Hono's middleware
  * chain, doing what that chain does for it (request id, guest admission, envelope, security and
@@ -54,6 +73,8 @@ export function withFastLane(
   // With CORS configured every response depends on the request's Origin: the slow path answers.
   if (options.enabled === false || options.config.corsOrigins.length > 0) return slow;
   const { deps: depsOption, socketAddress, reads } = options;
+  const ok = fixedHeaders(true);
+  const notModifiedHeaders = fixedHeaders(false);
 
   const lane: Fetch = (request, env, executionCtx) => {
     // Eligibility first, with no side effect: a bodiless GET presenting a guest token, and no
@@ -121,18 +142,16 @@ export function withFastLane(
     const requestId = requestIdOf(headers.get("x-request-id"));
     const notModified = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag);
     const status = notModified ? 304 : 200;
-    const out = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
-    out["X-Guest-Session-Status"] = access.status;
-    out.ETag = cached.etag;
-    out["Cache-Control"] = CACHE_CONTROL;
-    const body = notModified ? null : cachedEnvelope(cached.json, requestId);
-    if (body !== null) out["Content-Type"] = CONTENT_TYPE;
-    for (const name in SECURITY_HEADERS) out[name] = SECURITY_HEADERS[name] as string;
-    out["Content-Security-Policy"] = API_CSP;
-    out["X-Request-ID"] = requestId;
+    const response = notModified
+      ? new Response(null, { status, headers: notModifiedHeaders })
+      : new Response(cachedEnvelope(cached.json, requestId), { status, headers: ok });
+    const out = response.headers;
+    const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
+    for (const name in limits) out.set(name, limits[name] as string);
+    out.set("ETag", cached.etag);
+    out.set("X-Request-ID", requestId);
     const elapsed = performance.now() - started;
-    out["X-Process-Time"] = processTime(elapsed);
-    const response = new Response(body, { status, headers: out });
+    out.set("X-Process-Time", processTime(elapsed));
 
     const level = requestLogLevel(deps.logger, status);
     if (level !== undefined) {
