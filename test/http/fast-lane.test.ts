@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app";
 import { GuestSessions } from "../../src/core/auth/guest-sessions";
 import {
   MemoryRateLimiter,
   type RateLimiter,
   RateLimiterUnavailableError,
 } from "../../src/core/auth/rate-limiter";
+import type { CachedJson } from "../../src/core/cache/read-through";
+import { referenceKeys } from "../../src/features/reference-data/service";
 import { createTestApp, randomIp, type TestApp } from "../support/harness";
 
 /**
@@ -430,6 +433,88 @@ describe("the fast lane answers warm guest reads exactly as the slow path", () =
       headers: { authorization: "Bearer not.a.jwt" },
     }));
     expect(refused.raw.headers.get("x-guest-session-rejected")).toBe("invalid-access-token");
+  });
+});
+
+describe("failures on the lane are the slow path's failures", () => {
+  it("a failure while deciding: the slow path answers it (500), counted once", async () => {
+    const ip = randomIp();
+    const tokens = await sessions(pair, ip);
+    const restore: (() => void)[] = [];
+    for (const side of ["lane", "slow"] as const) {
+      const local = pair[side].deps.localCache;
+      const get = local.get;
+      local.get = () => {
+        throw new Error("local cache broken");
+      };
+      restore.push(() => {
+        local.get = get;
+      });
+    }
+    try {
+      const seen = await step(pair, "passes", DATA.list, guest(tokens, ip));
+      expect(seen.status).toBe(500);
+      expect(seen.logs.map((l) => l.msg)).toEqual(["unhandled error", "request"]);
+    } finally {
+      for (const undo of restore) undo();
+    }
+  });
+
+  it("a failure while answering: handed over with its admission, the slow path fails alike", async () => {
+    const ip = randomIp();
+    const path = "/api/v1/currencies/EUR";
+    const tokens = await sessions(pair, ip, path);
+    const key = referenceKeys.currency("EUR");
+    const kept: Partial<Record<Side, CachedJson>> = {};
+    for (const side of ["lane", "slow"] as const) {
+      const local = pair[side].deps.localCache;
+      const cached = local.get(key);
+      if (!cached) throw new Error("not cached");
+      kept[side] = cached;
+      // Not a valid header value: setting it throws on both paths.
+      local.set(key, { json: cached.json, etag: 'W/"a\nb"' }, 60);
+    }
+    try {
+      const seen = await step(pair, "hands-over", path, guest(tokens, ip));
+      expect(seen.status).toBe(500);
+    } finally {
+      for (const side of ["lane", "slow"] as const) {
+        const cached = kept[side];
+        if (cached) pair[side].deps.localCache.set(key, cached, 60);
+      }
+    }
+  });
+});
+
+describe("dependencies from a per-request hook (as on Workers)", () => {
+  it("the lane resolves them the same way and answers", async () => {
+    const t = pair.lane;
+    const app = createApp({
+      config: t.deps.config,
+      deps: (c) => (c.env as { deps: typeof t.deps }).deps,
+      socketAddress: (c) => c.req.header("x-test-peer"),
+    });
+    const env = { deps: t.deps };
+    const ip = randomIp();
+    const first = await app.request(DATA.list, { headers: { "x-test-peer": ip } }, env);
+    const token = first.headers.get("x-guest-session") ?? "";
+    const router = app.router;
+    const match = router.match.bind(router);
+    let routed = 0;
+    router.match = (method, path) => {
+      routed += 1;
+      return match(method, path);
+    };
+    const warm = await app.request(
+      DATA.list,
+      { headers: { "x-test-peer": ip, "x-guest-session": token } },
+      env,
+    );
+    expect(warm.status).toBe(200);
+    expect(warm.headers.get("x-guest-session-status")).toBe("active");
+    expect(routed).toBe(0);
+    const line = t.logs.at(-1);
+    expect(line).toMatchObject({ msg: "request", status: 200, ip });
   });
 });
 

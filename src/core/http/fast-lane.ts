@@ -34,6 +34,22 @@ export type WarmRead = (path: string, url: string, deps: Deps) => CachedJson | u
 
 type Fetch = Hono<AppEnv>["fetch"];
 
+/** A request the lane may answer, and what it found out deciding so. */
+interface WarmRequest {
+  request: Request;
+  env: Parameters<Fetch>[1];
+  executionCtx: ExecutionContext | undefined;
+  /** The guest token presented. */
+  token: string;
+  /** As Hono routes it. */
+  path: string;
+  url: string;
+  deps: Deps;
+  /** What the slow path would answer with. */
+  cached: CachedJson;
+  contextOf: () => Context<AppEnv>;
+}
+
 export interface FastLaneOptions {
   /** Off: `app.fetch` as it is (tests compare both paths). Default on. */
   enabled?: boolean;
@@ -74,25 +90,25 @@ export function withFastLane(
   if (options.enabled === false || options.config.corsOrigins.length > 0) return slow;
   const { deps: depsOption, socketAddress, reads } = options;
   const ok = fixedHeaders(true);
-  const notModifiedHeaders = fixedHeaders(false);
+  const notModified = fixedHeaders(false);
 
-  const lane: Fetch = (request, env, executionCtx) => {
-    // Eligibility first, with no side effect: a bodiless GET presenting a guest token, and no
-    // bearer that could be a platform access token (the reader gate would verify it).
-    if (request.method !== "GET" || request.body !== null) return slow(request, env, executionCtx);
+  /** The request, if the lane may take it: checked with no side effect (nothing counted yet). */
+  function eligible(
+    request: Request,
+    env: Parameters<Fetch>[1],
+    executionCtx: ExecutionContext | undefined,
+  ): WarmRequest | undefined {
+    // A bodiless GET presenting a guest token, and no bearer that could be a platform access
+    // token (the reader gate would verify it).
+    if (request.method !== "GET" || request.body !== null) return undefined;
     const headers = request.headers;
     const authorization = headers.get("authorization") ?? undefined;
     const token = presentedToken(headers.get("x-guest-session"), authorization);
-    if (
-      token === undefined ||
-      !looksLikeGuestToken(token) ||
-      platformBearer(authorization) !== undefined
-    ) {
-      return slow(request, env, executionCtx);
-    }
+    if (token === undefined || !looksLikeGuestToken(token)) return undefined;
+    if (platformBearer(authorization) !== undefined) return undefined;
     const path = app.getPath(request, { env });
-    // A Hono context for what the runtime's hooks expect one for (Workers' dependencies, the
-    // peer address), made only if one of them is called.
+    // A Hono context for the runtime's hooks that take one (Workers' dependencies, the peer
+    // address), made only if one of them is called.
     let context: Context<AppEnv> | undefined;
     const contextOf = () => {
       context ??= new Context<AppEnv>(request, { env, executionCtx, path });
@@ -100,66 +116,52 @@ export function withFastLane(
     };
     const deps = typeof depsOption === "function" ? depsOption(contextOf()) : depsOption;
     const url = request.url;
-    let cached: CachedJson | undefined;
     for (const read of reads) {
-      cached = read(path, url, deps);
-      if (cached !== undefined) break;
+      const cached = read(path, url, deps);
+      if (cached !== undefined) {
+        return { request, env, executionCtx, token, path, url, deps, cached, contextOf };
+      }
     }
-    if (cached === undefined) return slow(request, env, executionCtx);
-    return answer({ request, env, executionCtx, token, path, url, deps, cached, contextOf });
-  };
+    return undefined;
+  }
 
-  async function answer(r: {
-    request: Request;
-    env: Parameters<Fetch>[1];
-    executionCtx: ExecutionContext | undefined;
-    token: string;
-    path: string;
-    url: string;
-    deps: Deps;
-    cached: CachedJson;
-    contextOf: () => Context<AppEnv>;
-  }): Promise<Response> {
-    const { request, deps, cached } = r;
+  async function answer(warm: WarmRequest): Promise<Response> {
+    const { request, deps } = warm;
     const started = performance.now();
-    const headers = request.headers;
-    const userAgent = headers.get("user-agent") ?? undefined;
+    const userAgent = request.headers.get("user-agent") ?? undefined;
     const clientIp = lazy(() =>
-      clientIpOf(r.contextOf(), socketAddress, deps.config.trustedProxyCount),
+      clientIpOf(warm.contextOf(), socketAddress, deps.config.trustedProxyCount),
     );
     let access: GuestAccess;
     try {
-      access = await deps.guestSessions.admit({ token: r.token, ip: clientIp, userAgent });
+      access = await deps.guestSessions.admit({ token: warm.token, ip: clientIp, userAgent });
     } catch (error) {
       handOver(request, { started, admission: { error } });
-      return slow(request, r.env, r.executionCtx);
+      return slow(request, warm.env, warm.executionCtx);
     }
-    if (!isPlainActive(access)) {
+    let answered: ReturnType<typeof respond> | undefined;
+    if (isPlainActive(access)) {
+      try {
+        answered = respond(warm, access, started);
+      } catch {
+        // Fails again on the slow path, which answers it (onError) and logs it.
+        answered = undefined;
+      }
+    }
+    if (answered === undefined) {
+      // Any other outcome (created, rejected, degraded): the slow path answers with this
+      // admission, as it would have had it made it itself.
       handOver(request, { started, admission: { access } });
-      return slow(request, r.env, r.executionCtx);
+      return slow(request, warm.env, warm.executionCtx);
     }
-
-    const requestId = requestIdOf(headers.get("x-request-id"));
-    const notModified = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag);
-    const status = notModified ? 304 : 200;
-    const response = notModified
-      ? new Response(null, { status, headers: notModifiedHeaders })
-      : new Response(cachedEnvelope(cached.json, requestId), { status, headers: ok });
-    const out = response.headers;
-    const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
-    for (const name in limits) out.set(name, limits[name] as string);
-    out.set("ETag", cached.etag);
-    out.set("X-Request-ID", requestId);
-    const elapsed = performance.now() - started;
-    out.set("X-Process-Time", processTime(elapsed));
-
-    const level = requestLogLevel(deps.logger, status);
+    const { response, requestId, elapsed } = answered;
+    const level = requestLogLevel(deps.logger, response.status);
     if (level !== undefined) {
       logRequest(deps.logger.child({ request_id: requestId }), level, {
         method: request.method,
-        path: r.path,
-        url: r.url,
-        status,
+        path: warm.path,
+        url: warm.url,
+        status: response.status,
         elapsedMs: elapsed,
         ip: clientIp(),
         userAgent,
@@ -168,5 +170,33 @@ export function withFastLane(
     return response;
   }
 
+  /** The lane's own answer to a plain warm admission: the envelope (200), or 304. */
+  function respond(warm: WarmRequest, access: GuestAccess, started: number) {
+    const { request, cached } = warm;
+    const headers = request.headers;
+    const requestId = requestIdOf(headers.get("x-request-id"));
+    const response = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag)
+      ? new Response(null, { status: 304, headers: notModified })
+      : new Response(cachedEnvelope(cached.json, requestId), { status: 200, headers: ok });
+    const out = response.headers;
+    const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
+    for (const name in limits) out.set(name, limits[name] as string);
+    out.set("ETag", cached.etag);
+    out.set("X-Request-ID", requestId);
+    const elapsed = performance.now() - started;
+    out.set("X-Process-Time", processTime(elapsed));
+    return { response, requestId, elapsed };
+  }
+
+  const lane: Fetch = (request, env, executionCtx) => {
+    let warm: WarmRequest | undefined;
+    try {
+      warm = eligible(request, env, executionCtx);
+    } catch {
+      // Whatever failed fails again on the slow path, which answers it (onError) and logs it.
+      warm = undefined;
+    }
+    return warm === undefined ? slow(request, env, executionCtx) : answer(warm);
+  };
   return lane;
 }
