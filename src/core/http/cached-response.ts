@@ -32,9 +32,11 @@ function isoNow(): string {
  * re-serialisation on the hot path).
  */
 export function cachedEnvelope(json: string, requestId: string, newSessionToken?: string): string {
-  const metadata: Record<string, string> = { timestamp: isoNow(), request_id: requestId };
-  if (newSessionToken) metadata.new_session_token = newSessionToken;
-  return `{"success":true,"data":${json},"message":null,"errors":null,"metadata":${JSON.stringify(metadata)}}`;
+  // What JSON.stringify of `{ timestamp, request_id, new_session_token? }` gives, without the
+  // object: the ISO timestamp needs no escaping, the two strings are serialised each.
+  const token = newSessionToken ? `,"new_session_token":${JSON.stringify(newSessionToken)}` : "";
+  const metadata = `{"timestamp":"${isoNow()}","request_id":${JSON.stringify(requestId)}${token}}`;
+  return `{"success":true,"data":${json},"message":null,"errors":null,"metadata":${metadata}}`;
 }
 
 /**

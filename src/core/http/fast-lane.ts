@@ -74,6 +74,22 @@ function fixedHeaders(withBody: boolean): Headers {
 }
 
 /**
+ * Headers prepared for one cached body: the fixed ones, its ETag, and the rate-limit headers of
+ * the first answer that used them (`values`), so later answers set only those that changed.
+ */
+interface Prepared {
+  headers: Headers;
+  values: Record<string, string>;
+}
+
+function prepare(fixed: Headers, cached: CachedJson, limits: Record<string, string>): Prepared {
+  const headers = new Headers(fixed);
+  headers.set("ETag", cached.etag);
+  for (const name in limits) headers.set(name, limits[name] as string);
+  return { headers, values: limits };
+}
+
+/**
  * The warm-read fast lane (ADR 0016): answers the one common request of the public API, a guest
  * session reading reference data that is already cached in process, before Hono's middleware
  * chain, doing what that chain does for it (request id, guest admission, envelope, security and
@@ -91,6 +107,9 @@ export function withFastLane(
   const { deps: depsOption, socketAddress, reads } = options;
   const ok = fixedHeaders(true);
   const notModified = fixedHeaders(false);
+  // Per cached body (entries go with the bodies they were prepared for).
+  const preparedOk = new WeakMap<CachedJson, Prepared>();
+  const preparedNotModified = new WeakMap<CachedJson, Prepared>();
 
   /** The request, if the lane may take it: checked with no side effect (nothing counted yet). */
   function eligible(
@@ -175,13 +194,26 @@ export function withFastLane(
     const { request, cached } = warm;
     const headers = request.headers;
     const requestId = requestIdOf(headers.get("x-request-id"));
-    const response = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag)
-      ? new Response(null, { status: 304, headers: notModified })
-      : new Response(cachedEnvelope(cached.json, requestId), { status: 200, headers: ok });
-    const out = response.headers;
     const limits = rateLimitHeaders(access.rule, access.rateLimit, Date.now());
-    for (const name in limits) out.set(name, limits[name] as string);
-    out.set("ETag", cached.etag);
+    const is304 = ifNoneMatchHits(headers.get("if-none-match") ?? undefined, cached.etag);
+    const preparedFor = is304 ? preparedNotModified : preparedOk;
+    let prepared = preparedFor.get(cached);
+    if (prepared === undefined) {
+      prepared = prepare(is304 ? notModified : ok, cached, limits);
+      preparedFor.set(cached, prepared);
+    }
+    const response = is304
+      ? new Response(null, { status: 304, headers: prepared.headers })
+      : new Response(cachedEnvelope(cached.json, requestId), {
+          status: 200,
+          headers: prepared.headers,
+        });
+    const out = response.headers;
+    const values = prepared.values;
+    for (const name in limits) {
+      const value = limits[name] as string;
+      if (value !== values[name]) out.set(name, value);
+    }
     out.set("X-Request-ID", requestId);
     const elapsed = performance.now() - started;
     out.set("X-Process-Time", processTime(elapsed));
