@@ -27,16 +27,27 @@ function isoNow(): string {
   return iso;
 }
 
+/** The envelope up to its metadata: the same for every answer with this cached body. */
+export function envelopeHead(json: string): string {
+  return `{"success":true,"data":${json},"message":null,"errors":null,"metadata":`;
+}
+
+/**
+ * The rest of the envelope: this answer's metadata, as JSON.stringify of `{ timestamp,
+ * request_id, new_session_token? }` writes it (the ISO timestamp needs no escaping, the two
+ * strings are serialised each), and the closing brace.
+ */
+export function envelopeTail(requestId: string, newSessionToken?: string): string {
+  const token = newSessionToken ? `,"new_session_token":${JSON.stringify(newSessionToken)}` : "";
+  return `{"timestamp":"${isoNow()}","request_id":${JSON.stringify(requestId)}${token}}}`;
+}
+
 /**
  * The success envelope around a cached body: the cached JSON spliced in as `data` (no
  * re-serialisation on the hot path).
  */
 export function cachedEnvelope(json: string, requestId: string, newSessionToken?: string): string {
-  // What JSON.stringify of `{ timestamp, request_id, new_session_token? }` gives, without the
-  // object: the ISO timestamp needs no escaping, the two strings are serialised each.
-  const token = newSessionToken ? `,"new_session_token":${JSON.stringify(newSessionToken)}` : "";
-  const metadata = `{"timestamp":"${isoNow()}","request_id":${JSON.stringify(requestId)}${token}}`;
-  return `{"success":true,"data":${json},"message":null,"errors":null,"metadata":${metadata}}`;
+  return envelopeHead(json) + envelopeTail(requestId, newSessionToken);
 }
 
 /**
