@@ -57,11 +57,13 @@ export class MemoryRateLimiter implements RateLimiter {
   async limit(rule: RateLimitRule, identifier: string): Promise<RateLimitResult> {
     const now = this.now();
     const key = `${rule.name}:${identifier}`;
-    const bucket = this.current(rule, key, now) ?? { tokens: rule.limit, refilledAt: now };
+    const held = this.current(rule, key, now);
+    const bucket = held ?? { tokens: rule.limit, refilledAt: now };
     const reset = bucket.refilledAt + rule.windowSeconds * 1000;
     if (bucket.tokens < 1) return { success: false, limit: rule.limit, remaining: 0, reset };
     bucket.tokens -= 1;
-    this.store(key, bucket, now, rule);
+    // A bucket already in the map is counted in place; only a new one is stored.
+    if (held === undefined) this.store(key, bucket, now, rule);
     return { success: true, limit: rule.limit, remaining: bucket.tokens, reset };
   }
 

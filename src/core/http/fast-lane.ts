@@ -20,7 +20,6 @@ import {
 import { clientIpOf, type SocketAddress } from "./client-ip";
 import { handOver } from "./lane-handoff";
 import {
-  lazy,
   logRequest,
   processTime,
   requestIdOf,
@@ -53,7 +52,19 @@ interface WarmRequest {
   deps: Deps;
   /** What the slow path would answer with. */
   cached: CachedJson;
-  contextOf: () => Context<AppEnv>;
+  /** A Hono context for the runtime's hooks that take one, made when first needed. */
+  context: Context<AppEnv> | undefined;
+  /** The client's address, resolved when first needed. */
+  ip: string | undefined;
+}
+
+function contextOf(warm: WarmRequest): Context<AppEnv> {
+  warm.context ??= new Context<AppEnv>(warm.request, {
+    env: warm.env,
+    executionCtx: warm.executionCtx,
+    path: warm.path,
+  });
+  return warm.context;
 }
 
 export interface FastLaneOptions {
@@ -157,19 +168,29 @@ export function withFastLane(
     if (token === undefined || !looksLikeGuestToken(token)) return undefined;
     if (platformBearer(authorization) !== undefined) return undefined;
     const path = app.getPath(request, { env });
-    // A Hono context for the runtime's hooks that take one (Workers' dependencies, the peer
-    // address), made only if one of them is called.
+    // Workers' dependencies come from a hook that takes a Hono context.
     let context: Context<AppEnv> | undefined;
-    const contextOf = () => {
-      context ??= new Context<AppEnv>(request, { env, executionCtx, path });
-      return context;
-    };
-    const deps = typeof depsOption === "function" ? depsOption(contextOf()) : depsOption;
+    let deps: Deps;
+    if (typeof depsOption === "function") {
+      context = new Context<AppEnv>(request, { env, executionCtx, path });
+      deps = depsOption(context);
+    } else deps = depsOption;
     const url = request.url;
     for (const read of reads) {
       const cached = read(path, url, deps);
       if (cached !== undefined) {
-        return { request, env, executionCtx, token, path, url, deps, cached, contextOf };
+        return {
+          request,
+          env,
+          executionCtx,
+          token,
+          path,
+          url,
+          deps,
+          cached,
+          context,
+          ip: undefined,
+        };
       }
     }
     return undefined;
@@ -179,9 +200,11 @@ export function withFastLane(
     const { request, deps } = warm;
     const started = performance.now();
     const userAgent = request.headers.get("user-agent") ?? undefined;
-    const clientIp = lazy(() =>
-      clientIpOf(warm.contextOf(), socketAddress, deps.config.trustedProxyCount),
-    );
+    // Read only if a session is created or the degraded limiter answers, or for the log line.
+    const clientIp = () => {
+      warm.ip ??= clientIpOf(contextOf(warm), socketAddress, deps.config.trustedProxyCount);
+      return warm.ip;
+    };
     let access: GuestAccess;
     try {
       access = await deps.guestSessions.admit({ token: warm.token, ip: clientIp, userAgent });

@@ -22,7 +22,7 @@ export function processTime(elapsedMs: number): string {
  * address is a `getpeername` system call per request (about 4 µs under load), and most requests
  * never need it: a warm guest read at `warn` does not.
  */
-export function lazy(resolve: () => string): () => string {
+function lazy(resolve: () => string): () => string {
   let value: string | undefined;
   return () => {
     value ??= resolve();
