@@ -350,6 +350,16 @@ describe("the fast lane answers warm guest reads exactly as the slow path", () =
     }
   });
 
+  it("an answer keeps its headers when the next one is prepared", async () => {
+    const ip = randomIp();
+    const tokens = await sessions(pair, ip);
+    const first = await step(pair, "answers", DATA.list, guest(tokens, ip));
+    const seen = [...first.raw.headers];
+    await step(pair, "answers", DATA.list, guest(tokens, ip));
+    expect([...first.raw.headers]).toEqual(seen);
+    expect(first.raw.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 2));
+  });
+
   it("request ids: a valid incoming one is kept, an invalid one replaced", async () => {
     const ip = randomIp();
     const tokens = await sessions(pair, ip);

@@ -91,9 +91,11 @@ function fixedHeaders(withBody: boolean): Headers {
 }
 
 /**
- * What is prepared once per cached body: the headers (the fixed ones, its ETag, and the
- * rate-limit headers of the first answer that used them, `values`, so later answers set only
- * those that changed) and the UTF-8 bytes of the envelope up to its metadata.
+ * What is prepared once per cached body: its headers (the fixed ones, its ETag, and the
+ * rate-limit headers, `values`, as the last answer set them) and the UTF-8 bytes of the envelope
+ * up to its metadata. Each answer brings the headers up to date (only what changed) and the
+ * Response copies them when it is constructed (Fetch: a Response fills its own Headers from
+ * `init.headers`), so the next answer may change them again.
  */
 interface Prepared {
   headers: Headers;
@@ -107,7 +109,7 @@ function prepare(fixed: Headers, cached: CachedJson, limits: Record<string, stri
   const headers = new Headers(fixed);
   headers.set("ETag", cached.etag);
   for (const name in limits) headers.set(name, limits[name] as string);
-  return { headers, values: limits, head: encoder.encode(envelopeHead(cached.json)) };
+  return { headers, values: { ...limits }, head: encoder.encode(envelopeHead(cached.json)) };
 }
 
 type ConcatBytes = (parts: Uint8Array[]) => ArrayBuffer | Uint8Array<ArrayBuffer>;
@@ -256,21 +258,23 @@ export function withFastLane(
       prepared = prepare(is304 ? notModified : ok, cached, limits);
       preparedFor.set(cached, prepared);
     }
-    const response = is304
-      ? new Response(null, { status: 304, headers: prepared.headers })
-      : new Response(concatBytes([prepared.head, encoder.encode(envelopeTail(requestId))]), {
-          status: 200,
-          headers: prepared.headers,
-        });
-    const out = response.headers;
+    // This answer's headers: the prepared ones brought up to date, copied by the Response.
+    const out = prepared.headers;
     const values = prepared.values;
     for (const name in limits) {
       const value = limits[name] as string;
-      if (value !== values[name]) out.set(name, value);
+      if (value !== values[name]) {
+        out.set(name, value);
+        values[name] = value;
+      }
     }
     out.set("X-Request-ID", requestId);
+    const body = is304
+      ? null
+      : concatBytes([prepared.head, encoder.encode(envelopeTail(requestId))]);
     const elapsed = performance.now() - started;
     out.set("X-Process-Time", processTime(elapsed));
+    const response = new Response(body, { status: is304 ? 304 : 200, headers: out });
     return { response, requestId, elapsed };
   }
 

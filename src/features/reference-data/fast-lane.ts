@@ -62,27 +62,37 @@ export class WarmRoutes {
     });
   }
 
-  /** The lane's reader for these routes mounted under `prefix` (e.g. `/api/v1`). */
+  /**
+   * The lane's reader for these routes mounted under `prefix` (e.g. `/api/v1`): the routes
+   * registered so far (the router registers them all before it is mounted).
+   */
   reader(prefix: string): WarmRead {
+    // Keyed by the full path: no prefix to strip per request.
+    const exact = new Map([...this.exact].map(([path, key]) => [prefix + path, key]));
+    const byPrefix = this.byPrefix.map((route) => ({ ...route, prefix: prefix + route.prefix }));
     return (path, url, deps) => {
-      if (!path.startsWith(prefix)) return undefined;
-      const key = this.keyOf(path.slice(prefix.length), url);
+      const key = keyOf(exact, byPrefix, path, url);
       if (key === undefined) return undefined;
       const cached = deps.localCache.get(key);
       // `null` is a cached unknown code: the slow path answers it with a 404.
       return cached === undefined || cached.json === "null" ? undefined : cached;
     };
   }
+}
 
-  private keyOf(path: string, url: string): CacheKey | undefined {
-    const exact = this.exact.get(path);
-    if (exact !== undefined) return exact(url, "");
-    for (const { prefix, key } of this.byPrefix) {
-      if (!path.startsWith(prefix)) continue;
-      const segment = path.slice(prefix.length);
-      if (segment === "" || segment.includes("/")) continue;
-      return key(url, segment);
-    }
-    return undefined;
+function keyOf(
+  exact: Map<string, KeyOf>,
+  byPrefix: { prefix: string; key: KeyOf }[],
+  path: string,
+  url: string,
+): CacheKey | undefined {
+  const found = exact.get(path);
+  if (found !== undefined) return found(url, "");
+  for (const { prefix, key } of byPrefix) {
+    if (!path.startsWith(prefix)) continue;
+    const segment = path.slice(prefix.length);
+    if (segment === "" || segment.includes("/")) continue;
+    return key(url, segment);
   }
+  return undefined;
 }
