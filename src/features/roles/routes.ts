@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { auditContextOf } from "../../core/audit/audit-log";
 import { protectedRoute } from "../../core/auth/protected-route";
 import type { AppEnv } from "../../core/deps";
 import { respond } from "../../core/http/envelope";
@@ -32,7 +33,16 @@ const tags = ["Roles"];
 
 function ctxOf(c: Context<AppEnv>): RolesContext {
   const { db, identity } = c.var.deps;
-  return { db, actor: c.var.principal, permissions: identity?.permissions, log: c.var.log };
+  return {
+    db,
+    actor: c.var.principal,
+    permissions: identity?.permissions,
+    log: c.var.log,
+    // Built when a write asks for it: reads never validate X-Audit-Reason.
+    get audit() {
+      return auditContextOf(c);
+    },
+  };
 }
 
 function roleOf(row: RoleDetailRow) {

@@ -1,4 +1,5 @@
-import type { Sql } from "postgres";
+import type { ISql, Sql } from "postgres";
+import { type AuditContext, recordAudit } from "../../core/audit/audit-log";
 import type { PermissionChecker } from "../../core/auth/permission-checker";
 import type { PlatformPrincipal } from "../../core/auth/principal";
 import { CacheUnavailableError } from "../../core/cache/errors";
@@ -27,6 +28,24 @@ export interface RolesContext {
   /** Absent only when no identity provider is configured (then no protected route runs). */
   permissions: PermissionChecker | undefined;
   log: Logger;
+  /** Who and why, for the audit entry every change writes (read only by writes). */
+  readonly audit: AuditContext;
+}
+
+/** Every change to roles and grants is audited in its own transaction (ADR 0017). */
+function audit(
+  tx: ISql,
+  ctx: RolesContext,
+  action: string,
+  roleId: number,
+  images: { before?: unknown; after?: unknown },
+) {
+  return recordAudit(tx, ctx.audit, {
+    action: `roles.${action}`,
+    resourceType: "role",
+    resourceId: String(roleId),
+    ...images,
+  });
 }
 
 function conflict(message: string, field: string, location: string): ApiError {
@@ -168,6 +187,7 @@ export const roles = {
       }
       const created = await repo.detail(inserted.id);
       if (!created) throw new Error("created role not readable in its transaction");
+      await audit(tx, ctx, "create", created.id, { after: created });
       return created;
     });
     ctx.log.info("role created", { role_id: role.id, code: role.code, actor: ctx.actor.id });
@@ -193,6 +213,7 @@ export const roles = {
       await repo.update(id, input);
       const updated = await repo.detail(id);
       if (!updated) throw roleNotFound(id);
+      await audit(tx, ctx, "update", id, { before: current, after: updated });
       return updated;
     });
     await invalidate(ctx, "all");
@@ -217,7 +238,14 @@ export const roles = {
       // Expired or orphaned grants are deactivated too: nothing should point at a deleted role.
       const users = await repo.deactivateAssignments(id);
       const deletedAt = await repo.softDelete(id);
-      return { id, code: role.code, deleted_at: deletedAt, deactivated_assignments: users.length };
+      const removed = {
+        id,
+        code: role.code,
+        deleted_at: deletedAt,
+        deactivated_assignments: users.length,
+      };
+      await audit(tx, ctx, "delete", id, { before: role, after: removed });
+      return removed;
     });
     await invalidate(ctx, "all");
     ctx.log.info("role deleted", { ...result, force: options.force, actor: ctx.actor.id });
@@ -287,11 +315,15 @@ export const roles = {
       );
       const updated = await repo.detail(id);
       if (!updated) throw roleNotFound(id);
-      return {
-        role: updated,
+      const change = {
         added: added.map((p) => p.code).sort(),
         removed: removed.map((p) => p.code).sort(),
       };
+      await audit(tx, ctx, "set_permissions", id, {
+        before: { permissions: current.map((p) => p.code).sort() },
+        after: { permissions: updated.permissions, ...change },
+      });
+      return { role: updated, ...change };
     });
     await invalidate(ctx, "all");
     ctx.log.info("role permissions changed", {
@@ -340,6 +372,7 @@ export const roles = {
       ]);
       const [row] = await repo.assignmentsOf(input.user_id, id);
       if (!row) throw new Error("granted assignment not readable in its transaction");
+      await audit(tx, ctx, "assign", id, { after: row });
       return row;
     });
     await invalidate(ctx, [input.user_id]);
@@ -357,6 +390,7 @@ export const roles = {
       }
       const [row] = await repo.assignmentsOf(userId, id);
       if (!row) throw new Error("revoked assignment not readable in its transaction");
+      await audit(tx, ctx, "unassign", id, { after: row });
       return row;
     });
     await invalidate(ctx, [userId]);
@@ -423,6 +457,9 @@ export const roles = {
         }
       }
       await repo.grant(grants);
+      for (const grant of grants) {
+        await audit(tx, ctx, "bulk_assign", grant.role_id, { after: grant });
+      }
       return {
         assigned: grants.map((g) => ({ user_id: g.user_id, role_id: g.role_id })),
         already_assigned: already,
