@@ -85,11 +85,8 @@ function notFound(id: string): ApiError {
   });
 }
 
-function conflict(message: string, field: string, location = "body"): ApiError {
-  return new ApiError("CONFLICT", message, {
-    details: [{ code: "CONFLICT", message, field, location }],
-  });
-}
+const conflict = (message: string, field: string, location = "body") =>
+  ApiError.conflict(message, field, location);
 
 function secretsUnavailable(): ApiError {
   return new ApiError(

@@ -27,11 +27,8 @@ function notFound(id: string): ApiError {
   });
 }
 
-function conflict(message: string, field: string): ApiError {
-  return new ApiError("CONFLICT", message, {
-    details: [{ code: "CONFLICT", message, field, location: "body" }],
-  });
-}
+const conflict = (message: string, field: string, location = "body") =>
+  ApiError.conflict(message, field, location);
 
 /** Database refusals that are the caller's mistake, as field-level 4xx answers. */
 function translateWriteError(

@@ -48,11 +48,8 @@ function audit(
   });
 }
 
-function conflict(message: string, field: string, location: string): ApiError {
-  return new ApiError("CONFLICT", message, {
-    details: [{ code: "CONFLICT", message, field, location }],
-  });
-}
+const conflict = (message: string, field: string, location = "body") =>
+  ApiError.conflict(message, field, location);
 
 function forbidden(message: string): ApiError {
   return new ApiError("FORBIDDEN", message);

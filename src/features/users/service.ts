@@ -63,11 +63,8 @@ export function userNotFound(id: string, field = "user_id", location = "path"): 
   });
 }
 
-export function conflict(message: string, field: string, location = "body"): ApiError {
-  return new ApiError("CONFLICT", message, {
-    details: [{ code: "CONFLICT", message, field, location }],
-  });
-}
+export const conflict = (message: string, field: string, location = "body") =>
+  ApiError.conflict(message, field, location);
 
 function forbidden(message: string, field?: string): ApiError {
   return new ApiError("FORBIDDEN", message, {
