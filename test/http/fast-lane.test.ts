@@ -35,13 +35,28 @@ const SESSION_LIMIT = 6;
 const TOKEN_TEXT = /guest_[0-9a-f]{32}:[A-Za-z0-9_-]{43}/g;
 const DATA = { list: "/api/v1/currencies?page=1&page_size=20" };
 
-/** Counts the admissions of the app's session store (of the one it has now). */
+/**
+ * Counts the admissions of the app's session store (of the one it has now): `admit`, and the
+ * synchronous `admitHeld` when it decided (admitted, or threw) rather than deferring to `admit`.
+ */
 function countAdmissions(t: TestApp, counts: { admits: number }) {
   const sessions = t.deps.guestSessions;
   const admit = sessions.admit.bind(sessions);
   sessions.admit = (input) => {
     counts.admits += 1;
     return admit(input);
+  };
+  const admitHeld = sessions.admitHeld.bind(sessions);
+  sessions.admitHeld = (token) => {
+    let access: ReturnType<typeof admitHeld>;
+    try {
+      access = admitHeld(token);
+    } catch (error) {
+      counts.admits += 1;
+      throw error;
+    }
+    if (access !== undefined) counts.admits += 1;
+    return access;
   };
 }
 
@@ -493,6 +508,132 @@ describe("failures on the lane are the slow path's failures", () => {
         if (cached) pair[side].deps.localCache.set(key, cached, 60);
       }
     }
+  });
+});
+
+describe("synchronous and asynchronous admissions", () => {
+  /** The lane app's session store swapped for one the test controls, with admissions counted. */
+  function swapSessions(make: (t: TestApp) => GuestSessions): () => void {
+    const t = pair.lane;
+    const real = t.deps.guestSessions;
+    t.deps.guestSessions = make(t);
+    countAdmissions(t, pair.counts.lane);
+    return () => {
+      t.deps.guestSessions = real;
+    };
+  }
+
+  /** `app.fetch` as Bun.serve calls it: what it returns, and the response once settled. */
+  async function fetchDirect(token: string, ip: string) {
+    const before = { ...pair.counts.lane };
+    const request = new Request(`http://localhost${DATA.list}`, {
+      headers: { "x-guest-session": token, "x-test-peer": ip },
+    });
+    const returned = pair.lane.app.fetch(request);
+    const response = await returned;
+    await response.arrayBuffer();
+    return {
+      sync: returned instanceof Response,
+      response,
+      admits: pair.counts.lane.admits - before.admits,
+      routed: pair.counts.lane.routed - before.routed,
+    };
+  }
+
+  /** A session store over the app's cache, counting with `limiter` (in process). */
+  const storeWith = (limiter: MemoryRateLimiter) => (t: TestApp) =>
+    new GuestSessions({
+      cache: t.deps.cache,
+      rateLimiter: limiter,
+      fallbackLimiter: new MemoryRateLimiter(),
+      config: t.deps.config.guest,
+    });
+
+  /** A new session through the lane app's current store (no token: the slow path creates it). */
+  async function newSession(ip: string): Promise<string> {
+    const res = await pair.lane.request(DATA.list, { ip });
+    await res.arrayBuffer();
+    const token = res.headers.get("x-guest-session");
+    if (!token) throw new Error("no session created");
+    return token;
+  }
+
+  it("a warm session this process holds is answered synchronously (no promise)", async () => {
+    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
+    try {
+      const ip = randomIp();
+      const token = await newSession(ip);
+      const warm = await fetchDirect(token, ip);
+      expect(warm).toMatchObject({ sync: true, admits: 1, routed: 0 });
+      expect(warm.response.status).toBe(200);
+      expect(warm.response.headers.get("x-guest-session-status")).toBe("active");
+      expect(warm.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 2));
+    } finally {
+      restore();
+    }
+  });
+
+  it("a session another process created: admitted asynchronously once, then held", async () => {
+    const limiter = new MemoryRateLimiter();
+    const ip = randomIp();
+    let restore = swapSessions(storeWith(limiter));
+    let token: string;
+    try {
+      token = await newSession(ip);
+    } finally {
+      restore();
+    }
+    // A new store over the same cache and limiter holds no session yet, like another replica.
+    restore = swapSessions(storeWith(limiter));
+    try {
+      const first = await fetchDirect(token, ip);
+      expect(first).toMatchObject({ sync: false, admits: 1, routed: 0 });
+      expect(first.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 2));
+      const second = await fetchDirect(token, ip);
+      expect(second).toMatchObject({ sync: true, admits: 1, routed: 0 });
+      expect(second.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 3));
+    } finally {
+      restore();
+    }
+  });
+
+  it("a limiter that counts elsewhere (as Upstash does): answered asynchronously, alike", async () => {
+    const ip = randomIp();
+    const tokens = await sessions(pair, ip);
+    const restore = swapSessions((t) => {
+      const local = t.deps.rateLimiter;
+      // Only the asynchronous half of the port, as a remote limiter has.
+      const remote: RateLimiter = {
+        kind: "upstash",
+        limit: (rule, id) => local.limit(rule, id),
+        peek: (rule, id) => local.peek(rule, id),
+      };
+      return new GuestSessions({
+        cache: t.deps.cache,
+        rateLimiter: remote,
+        fallbackLimiter: new MemoryRateLimiter(),
+        config: t.deps.config.guest,
+      });
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const warm = await fetchDirect(tokens.lane, ip);
+        expect(warm).toMatchObject({ sync: false, admits: 1, routed: 0 });
+        expect(warm.response.status).toBe(200);
+      }
+    } finally {
+      restore();
+    }
+  });
+
+  it("a held session with a wrong secret is not admitted synchronously: a new session", async () => {
+    const ip = randomIp();
+    const tokens = await sessions(pair, ip);
+    const forged = `${tokens.lane.slice(0, tokens.lane.indexOf(":") + 1)}${"A".repeat(43)}`;
+    const seen = await fetchDirect(forged, ip);
+    expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
+    expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
+    expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
   });
 });
 

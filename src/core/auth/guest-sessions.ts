@@ -129,16 +129,10 @@ export class GuestSessions {
             held === undefined ? await this.find(parsed.id, parsed.secret) : (held ?? undefined);
         }
         if (session) {
-          const rateLimit = await this.deps.rateLimiter.limit(this.sessionRule, session.id);
-          if (!rateLimit.success) {
-            throw tooManyRequests(
-              "Guest session request limit reached",
-              this.sessionRule,
-              rateLimit,
-              this.now(),
-            );
-          }
-          return { status: "active", session, rateLimit, rule: this.sessionRule };
+          return this.counted(
+            session,
+            await this.deps.rateLimiter.limit(this.sessionRule, session.id),
+          );
         }
         rejected ??= "unknown-or-expired";
       }
@@ -158,6 +152,35 @@ export class GuestSessions {
       }
       return { status: "degraded", rateLimit, rule: this.degradedRule };
     }
+  }
+
+  /**
+   * `admit` without an asynchronous hop, for the warm-read fast lane (ADR 0016): a well-formed
+   * token of a session this process holds, counted by a limiter that counts in this process.
+   * Undefined when it cannot be decided that way (nothing counted then): `admit` decides it.
+   * Throws what `admit` would: the 429 of an exhausted session.
+   */
+  admitHeld(token: string): GuestAccess | undefined {
+    const limiter = this.deps.rateLimiter;
+    if (limiter.limitNow === undefined) return undefined;
+    const parsed = parseGuestToken(token);
+    if (!parsed) return undefined;
+    const session = this.held(parsed.id, parsed.secret, this.now());
+    if (!session) return undefined;
+    return this.counted(session, limiter.limitNow(this.sessionRule, session.id));
+  }
+
+  /** A known session's request, counted: admitted, or the 429 of its exhausted quota. */
+  private counted(session: GuestSession, rateLimit: RateLimitResult): GuestAccess {
+    if (!rateLimit.success) {
+      throw tooManyRequests(
+        "Guest session request limit reached",
+        this.sessionRule,
+        rateLimit,
+        this.now(),
+      );
+    }
+    return { status: "active", session, rateLimit, rule: this.sessionRule };
   }
 
   /** Reads a session's state without counting a request (for `GET /session` after admit). */

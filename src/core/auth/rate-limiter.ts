@@ -29,6 +29,11 @@ export interface RateLimiter {
   limit(rule: RateLimitRule, identifier: string): Promise<RateLimitResult>;
   /** Reads the state without counting a hit. */
   peek(rule: RateLimitRule, identifier: string): Promise<RateLimitResult>;
+  /**
+   * `limit` without the asynchronous hop, for limiters that count in this process. A remote
+   * limiter leaves it out; the warm-read fast lane (ADR 0016) then takes the asynchronous path.
+   */
+  limitNow?(rule: RateLimitRule, identifier: string): RateLimitResult;
 }
 
 /** Raised when the limiter's backend does not answer in time; callers apply their policy. */
@@ -55,6 +60,10 @@ export class MemoryRateLimiter implements RateLimiter {
   ) {}
 
   async limit(rule: RateLimitRule, identifier: string): Promise<RateLimitResult> {
+    return this.limitNow(rule, identifier);
+  }
+
+  limitNow(rule: RateLimitRule, identifier: string): RateLimitResult {
     const now = this.now();
     const key = `${rule.name}:${identifier}`;
     const held = this.current(rule, key, now);

@@ -18,7 +18,7 @@ import {
   ifNoneMatchHits,
 } from "./cached-response";
 import { clientIpOf, type SocketAddress } from "./client-ip";
-import { handOver } from "./lane-handoff";
+import { handOver, type LaneHandoff } from "./lane-handoff";
 import {
   logRequest,
   processTime,
@@ -198,22 +198,43 @@ export function withFastLane(
     return undefined;
   }
 
-  async function answer(warm: WarmRequest): Promise<Response> {
-    const { request, deps } = warm;
-    const started = performance.now();
-    const userAgent = request.headers.get("user-agent") ?? undefined;
-    // Read only if a session is created or the degraded limiter answers, or for the log line.
-    const clientIp = () => {
-      warm.ip ??= clientIpOf(contextOf(warm), socketAddress, deps.config.trustedProxyCount);
-      return warm.ip;
-    };
+  /** Read only if a session is created or the degraded limiter answers, or for the log line. */
+  function clientIp(warm: WarmRequest): string {
+    warm.ip ??= clientIpOf(contextOf(warm), socketAddress, warm.deps.config.trustedProxyCount);
+    return warm.ip;
+  }
+
+  /**
+   * The admission `guestSessions.admit` makes, awaited: taken when the synchronous one
+   * (`admitHeld`) cannot decide, i.e. a session this process does not hold yet, or a limiter that
+   * counts elsewhere (Upstash).
+   */
+  async function admitThenAnswer(warm: WarmRequest, started: number): Promise<Response> {
     let access: GuestAccess;
     try {
-      access = await deps.guestSessions.admit({ token: warm.token, ip: clientIp, userAgent });
+      access = await warm.deps.guestSessions.admit({
+        token: warm.token,
+        ip: () => clientIp(warm),
+        userAgent: warm.request.headers.get("user-agent") ?? undefined,
+      });
     } catch (error) {
-      handOver(request, { started, admission: { error } });
-      return slow(request, warm.env, warm.executionCtx);
+      return handOverAdmission(warm, started, { error });
     }
+    return answer(warm, access, started);
+  }
+
+  /** The slow path answers, with the admission already made: no request is counted twice. */
+  function handOverAdmission(
+    warm: WarmRequest,
+    started: number,
+    admission: LaneHandoff["admission"],
+  ): Promise<Response> | Response {
+    handOver(warm.request, { started, admission });
+    return slow(warm.request, warm.env, warm.executionCtx);
+  }
+
+  /** The answer to an admitted request: the lane's own for a plain warm one, else the slow path's. */
+  function answer(warm: WarmRequest, access: GuestAccess, started: number) {
     let answered: ReturnType<typeof respond> | undefined;
     if (isPlainActive(access)) {
       try {
@@ -223,13 +244,11 @@ export function withFastLane(
         answered = undefined;
       }
     }
-    if (answered === undefined) {
-      // Any other outcome (created, rejected, degraded): the slow path answers with this
-      // admission, as it would have had it made it itself.
-      handOver(request, { started, admission: { access } });
-      return slow(request, warm.env, warm.executionCtx);
-    }
+    // Any other outcome (created, rejected, degraded): the slow path answers with this
+    // admission, as it would have had it made it itself.
+    if (answered === undefined) return handOverAdmission(warm, started, { access });
     const { response, requestId, elapsed } = answered;
+    const { request, deps } = warm;
     const level = requestLogLevel(deps.logger, response.status);
     if (level !== undefined) {
       logRequest(deps.logger.child({ request_id: requestId }), level, {
@@ -238,8 +257,8 @@ export function withFastLane(
         url: warm.url,
         status: response.status,
         elapsedMs: elapsed,
-        ip: clientIp(),
-        userAgent,
+        ip: clientIp(warm),
+        userAgent: request.headers.get("user-agent") ?? undefined,
       });
     }
     return response;
@@ -286,7 +305,17 @@ export function withFastLane(
       // Whatever failed fails again on the slow path, which answers it (onError) and logs it.
       warm = undefined;
     }
-    return warm === undefined ? slow(request, env, executionCtx) : answer(warm);
+    if (warm === undefined) return slow(request, env, executionCtx);
+    const started = performance.now();
+    // A warm session held in this process, counted in this process: answered synchronously
+    // (Bun.serve sends a Response it gets back directly; a promise costs it ≈ 1 µs more).
+    let access: GuestAccess | undefined;
+    try {
+      access = warm.deps.guestSessions.admitHeld(warm.token);
+    } catch (error) {
+      return handOverAdmission(warm, started, { error });
+    }
+    return access === undefined ? admitThenAnswer(warm, started) : answer(warm, access, started);
   };
   return lane;
 }
