@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
+import { batchedSink } from "./core/log/batched-sink";
 import { createLogger, type Logger } from "./core/log/logger";
 import { createLocalIdentity, LOCAL_SUPERADMIN, type LocalIdentity } from "./dev/local-identity";
 import { authRepository } from "./features/auth/repository";
@@ -42,7 +43,15 @@ async function main() {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel, base: { service: "neoadmin-api" } });
+  // Log lines are written once per event-loop turn, not one write per line (see batched-sink),
+  // with console.log: Bun's blocks until written, so the last lines survive process.exit.
+  const logOutput = batchedSink((lines) => console.log(lines));
+  process.on("exit", logOutput.flush);
+  const logger = createLogger({
+    level: config.logLevel,
+    base: { service: "neoadmin-api" },
+    sink: logOutput.sink,
+  });
   const localIdentity = config.keycloak.url ? undefined : await startLocalIdentity(config, logger);
   const runtime = await bootstrap(config, logger, {
     ...(localIdentity
