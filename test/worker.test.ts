@@ -10,6 +10,8 @@ import worker from "../src/worker";
 const env = {
   ENVIRONMENT: "test",
   LOG_LEVEL: "error",
+  // Low, so the client-address test below reaches it.
+  GUEST_IP_DAILY_SESSION_LIMIT: "2",
   HYPERDRIVE: { connectionString: inject("databaseUrl") },
 };
 const pending: Promise<unknown>[] = [];
@@ -55,5 +57,27 @@ describe("workers entry without KEYCLOAK_URL", () => {
   it("still serves the routes that need no sign-in", async () => {
     const response = await call("/health/live");
     expect(response.status).toBe(200);
+  });
+});
+
+describe("workers entry: the client address", () => {
+  it("is CF-Connecting-IP (X-Forwarded-For is not trusted by default)", async () => {
+    // Each request without a token opens a session, counted per client address and day.
+    const from = (ip: string, forwardedFor: string) =>
+      call("/api/v1/session", {
+        headers: { "cf-connecting-ip": ip, "x-forwarded-for": forwardedFor },
+      });
+    const a = "198.51.100.7";
+    for (let i = 0; i < 2; i++) {
+      const opened = await from(a, `203.0.113.${i + 1}`);
+      expect(opened.status).toBe(200);
+      expect(opened.headers.get("x-guest-session-status")).toBe("created");
+    }
+    // A third from the same address is refused, whatever X-Forwarded-For claims.
+    const refused = await from(a, "203.0.113.99");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).not.toBeNull();
+    // Another address still gets its own quota.
+    expect((await from("198.51.100.8", "203.0.113.1")).status).toBe(200);
   });
 });
