@@ -66,6 +66,47 @@ describe.each([
     expect((await res.json()).errors[0].code).toBe("SERVICE_UNAVAILABLE");
   });
 
+  it("stays ready on /health/ready: the API can still serve", async () => {
+    const res = await app().request("/health/ready");
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses sign-in (fails closed): without a limiter, password guessing is unlimited", async () => {
+    const user = await app().createUser();
+    const res = await app().request("/api/v1/auth/login", {
+      method: "POST",
+      ip: randomIp(),
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: user.password }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("30");
+    const body = await res.json();
+    expect(body.errors[0].code).toBe("SERVICE_UNAVAILABLE");
+    expect(body.data).toBeNull();
+  });
+
+  it("keeps the admin API usable, its limits counted in process", async () => {
+    const user = await app().createUser({ permissions: ["regions:read"] });
+    const headers = { authorization: `Bearer ${await user.token()}` };
+    const ip = randomIp();
+    const remaining: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await app().request("/api/v1/regions", { ip, headers });
+      expect(res.status).toBe(200);
+      remaining.push(Number(res.headers.get("ratelimit-remaining")));
+    }
+    // Counted: the second request has one less left than the first.
+    expect(remaining[1]).toBe((remaining[0] as number) - 1);
+    // And authorization still holds: without the permission, 403.
+    const other = await app().createUser();
+    const denied = await app().request("/api/v1/regions", {
+      ip,
+      headers: { authorization: `Bearer ${await other.token()}` },
+    });
+    expect(denied.status).toBe(403);
+  });
+
   it("reports the cache as down on /health with 503", async () => {
     const res = await app().request("/health");
     expect(res.status).toBe(503);
