@@ -24,7 +24,9 @@ export interface ReadThroughOptions {
   cache: Cache;
   /**
    * Per-process tier in front of `cache`, for data that rarely changes: a warm request then costs
-   * no round trip and no parsing. Entries live `localTtlSeconds` (default 60) at most.
+   * no round trip and no parsing. Entries live `localTtlSeconds` (default 60) at most, counted
+   * from when this process took its copy: one taken just before the shared entry expires may
+   * outlive it by that much (the port does not say how long a shared entry has left).
    */
   local?: LocalCache<CachedJson>;
   localTtlSeconds?: number;
