@@ -184,6 +184,12 @@ describe("languages", () => {
   it("lists at least the 184 ISO 639-1 languages, ordered by name", async () => {
     const { body } = await get("/api/v1/languages?page_size=100");
     expect(body.data.pagination.total_items).toBeGreaterThanOrEqual(184);
+    const second = await get("/api/v1/languages?page_size=100&page=2");
+    const names = [...body.data.items, ...second.body.data.items].map(
+      (l: { name: string }) => l.name,
+    );
+    expect(names.length).toBeGreaterThanOrEqual(184);
+    expect(names).toEqual([...names].sort((a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 
   it("filters by writing direction and iso639_1, searches native names", async () => {
@@ -211,6 +217,38 @@ describe("languages", () => {
     });
     const ar = await get("/api/v1/languages/iso639-1/AR");
     expect(ar.body.data).toMatchObject({ code: "ar", writing_direction: "rtl" });
+  });
+});
+
+describe("boolean and status filters partition their list", () => {
+  // Each value keeps only matching items, and the values together give the whole list.
+  it.each([
+    ["/api/v1/currencies", "is_cryptocurrency", ["true", "false"], (v: string) => v === "true"],
+    ["/api/v1/currencies", "is_legal_tender", ["true", "false"], (v: string) => v === "true"],
+    [
+      "/api/v1/countries",
+      "data_localization_required",
+      ["true", "false"],
+      (v: string) => v === "true",
+    ],
+    ["/api/v1/countries", "status", ["active", "inactive"], (v: string) => v],
+    ["/api/v1/languages", "status", ["active", "inactive"], (v: string) => v],
+  ] as const)("%s?%s=", async (path, field, values, expected) => {
+    const all = await get(`${path}?page_size=100`);
+    let total = 0;
+    for (const value of values) {
+      const { status, body } = await get(`${path}?${field}=${value}&page_size=100`);
+      expect(status, `${field}=${value}`).toBe(200);
+      for (const item of body.data.items) expect(item[field], item.code).toBe(expected(value));
+      total += body.data.pagination.total_items;
+    }
+    expect(total).toBe(all.body.data.pagination.total_items);
+  });
+
+  it("rejects a value outside the field's type with 400 naming it", async () => {
+    const { status, body } = await get("/api/v1/countries?data_localization_required=maybe");
+    expect(status).toBe(400);
+    expect(body.errors[0].field).toBe("data_localization_required");
   });
 });
 
