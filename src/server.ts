@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
+import { systemAuditContext } from "./core/audit/audit-log";
 import { batchedSink } from "./core/log/batched-sink";
 import { createLogger, type Logger } from "./core/log/logger";
 import { createLocalIdentity, LOCAL_SUPERADMIN, type LocalIdentity } from "./dev/local-identity";
@@ -92,6 +93,7 @@ async function main() {
   const sync = await syncPermissions(runtime.deps.db, app.openApiDocument(), {
     dryRun: false,
     forceUpdate: false,
+    audit: systemAuditContext("permissions declared by this release's routes, synced at start"),
   });
   logger.info("permissions synced", { declared: sync.declared, created: sync.created.length });
 

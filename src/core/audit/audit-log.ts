@@ -17,7 +17,8 @@ export interface AuditActor {
 /** Who and why, from the request: recorded with every entry the request writes. */
 export interface AuditContext {
   actor: AuditActor;
-  requestId: string;
+  /** The request that made the change; null for the service's own work (systemAuditContext). */
+  requestId: string | null;
   ip: string | null;
   reason: string | null;
 }
@@ -78,6 +79,11 @@ export function auditContextOf(c: Context<AppEnv>): AuditContext {
     ip: c.var.clientIp(),
     reason,
   };
+}
+
+/** The audit context of work the service does on its own, not for a request (e.g. at start). */
+export function systemAuditContext(reason: string): AuditContext {
+  return { actor: { type: "system", id: null, username: null }, requestId: null, ip: null, reason };
 }
 
 /** Writes one entry; call it with the transaction that makes the change. */

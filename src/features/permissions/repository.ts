@@ -1,4 +1,4 @@
-import type { Sql } from "postgres";
+import type { ISql } from "postgres";
 import { splitCode } from "../../core/auth/permission-codes";
 
 export interface PermissionRow {
@@ -21,7 +21,7 @@ export interface DeclaredCode {
   dangerous: boolean;
 }
 
-export function permissionsRepository(sql: Sql) {
+export function permissionsRepository(sql: ISql) {
   return {
     async list(filter: {
       scope?: string;

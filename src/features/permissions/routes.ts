@@ -1,3 +1,4 @@
+import { auditContextOf } from "../../core/audit/audit-log";
 import { protectedRoute } from "../../core/auth/protected-route";
 import { respond } from "../../core/http/envelope";
 import { jsonEnvelope } from "../../core/http/openapi";
@@ -143,6 +144,7 @@ export function permissionRoutes(options: { document: () => Document }) {
       const report = await syncPermissions(c.var.deps.db, options.document(), {
         dryRun: body.dry_run,
         forceUpdate: body.force_update,
+        audit: auditContextOf(c),
       });
       return respond(c, report);
     },
