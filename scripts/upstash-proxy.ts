@@ -21,7 +21,10 @@ function redact(url: string): string {
 
 const proxy = await startUpstashProxy({ redisUrl, token, port, host });
 console.log(`Upstash REST proxy listening on ${proxy.url} → ${redact(redisUrl)}`);
-console.log(`UPSTASH_REDIS_REST_URL=${proxy.url} UPSTASH_REDIS_REST_TOKEN=${token}`);
+// The token is printed only while it is the well-known development one: anything else is a
+// secret, and this output ends up in container logs.
+const shownToken = token === "local-dev-token" ? token : "<your UPSTASH_PROXY_TOKEN>";
+console.log(`UPSTASH_REDIS_REST_URL=${proxy.url} UPSTASH_REDIS_REST_TOKEN=${shownToken}`);
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import { bootstrap } from "./bootstrap";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { systemAuditContext } from "./core/audit/audit-log";
+import { internalErrorResponse } from "./core/http/internal-error";
 import { batchedSink } from "./core/log/batched-sink";
 import { createLogger, type Logger } from "./core/log/logger";
 import { createLocalIdentity, LOCAL_SUPERADMIN, type LocalIdentity } from "./dev/local-identity";
@@ -53,6 +54,15 @@ async function main() {
     base: { service: "neoadmin-api" },
     sink: logOutput.sink,
   });
+  // A signal while starting (migrations, seeds) ends the process at once, as the default
+  // handler would, but through process.exit: its 'exit' event writes the pending log lines.
+  // Once the server listens, `shutdown` (below) stops it gracefully instead.
+  let onSignal = (signal: NodeJS.Signals): void => {
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGHUP" ? 1 : 15));
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => onSignal(signal));
+  }
   const localIdentity = config.keycloak.url ? undefined : await startLocalIdentity(config, logger);
   const runtime = await bootstrap(config, logger, {
     ...(localIdentity
@@ -101,6 +111,12 @@ async function main() {
     port: config.port,
     hostname: config.host,
     fetch: (request, bunServer) => app.fetch(request, bunServer),
+    // The app answers its own errors (onError); this is for one that escapes it, which Bun
+    // would otherwise answer with its own error page.
+    error: (error) => {
+      logger.error("unhandled error outside the app", { error });
+      return internalErrorResponse();
+    },
     // Bodies beyond the app's limit are refused by the app with the envelope; this is the backstop.
     maxRequestBodySize: config.maxBodyBytes * 2,
   });
@@ -114,17 +130,17 @@ async function main() {
   });
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  onSignal = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info("shutting down", { signal });
-    await server.stop();
-    await localIdentity?.stop();
-    await runtime.close();
-    process.exit(0);
+    void (async () => {
+      await server.stop();
+      await localIdentity?.stop();
+      await runtime.close();
+      process.exit(0);
+    })();
   };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
 
 await main();

@@ -8,6 +8,7 @@ import {
   hyperdriveClients,
 } from "./core/db/regional-router";
 import type { Deps } from "./core/deps";
+import { internalErrorResponse } from "./core/http/internal-error";
 import { createLogger, type Logger } from "./core/log/logger";
 import { createSharedDeps, type SharedDeps } from "./core/shared-deps";
 import type { DocsAssets } from "./features/docs/assets";
@@ -132,34 +133,10 @@ function start(env: WorkerEnv): Isolate {
   return { ok: true, app, shared, logger, hyperdrive: env.HYPERDRIVE, regionalBindings };
 }
 
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-
-/** The envelope for a request the app cannot serve at all; says nothing about why. */
-function internalError(request: Request): Response {
-  const incoming = request.headers.get("x-request-id");
-  const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-  const message = "Internal server error";
-  const body = {
-    success: false,
-    data: null,
-    message,
-    errors: [{ code: "INTERNAL_ERROR", message }],
-    metadata: { timestamp: new Date().toISOString(), request_id: requestId },
-  };
-  return new Response(JSON.stringify(body), {
-    status: 500,
-    headers: {
-      "Content-Type": "application/json; charset=UTF-8",
-      "Cache-Control": "no-store",
-      "X-Request-ID": requestId,
-    },
-  });
-}
-
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     isolate ??= start(env);
-    if (!isolate.ok) return internalError(request);
+    if (!isolate.ok) return internalErrorResponse(request.headers.get("x-request-id"));
     const { app, shared, logger, hyperdrive, regionalBindings } = isolate;
 
     // A postgres.js client holds sockets, and workerd ties sockets to the request that opened
@@ -182,7 +159,7 @@ export default {
     } catch (error) {
       // The app's onError answers everything it sees; this is for failures around it.
       logger.error("request failed outside the app", { error });
-      return internalError(request);
+      return internalErrorResponse(request.headers.get("x-request-id"));
     } finally {
       waitUntil(regional.close());
       waitUntil(db.end({ timeout: 5 }));

@@ -541,13 +541,16 @@ describe("synchronous and asynchronous admissions", () => {
   }
 
   /** A session store over the app's cache, counting with `limiter` (in process). */
-  const storeWith = (limiter: MemoryRateLimiter) => (t: TestApp) =>
-    new GuestSessions({
-      cache: t.deps.cache,
-      rateLimiter: limiter,
-      fallbackLimiter: new MemoryRateLimiter(),
-      config: t.deps.config.guest,
-    });
+  const storeWith =
+    (limiter: MemoryRateLimiter, now?: () => number) =>
+    (t: TestApp): GuestSessions =>
+      new GuestSessions({
+        cache: t.deps.cache,
+        rateLimiter: limiter,
+        fallbackLimiter: new MemoryRateLimiter(),
+        config: t.deps.config.guest,
+        ...(now ? { now } : {}),
+      });
 
   /** A new session through the lane app's current store (no token: the slow path creates it). */
   async function newSession(ip: string): Promise<string> {
@@ -627,13 +630,52 @@ describe("synchronous and asynchronous admissions", () => {
   });
 
   it("a held session with a wrong secret is not admitted synchronously: a new session", async () => {
-    const ip = randomIp();
-    const tokens = await sessions(pair, ip);
-    const forged = `${tokens.lane.slice(0, tokens.lane.indexOf(":") + 1)}${"A".repeat(43)}`;
-    const seen = await fetchDirect(forged, ip);
-    expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
-    expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
-    expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
+    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
+    try {
+      const ip = randomIp();
+      const token = await newSession(ip);
+      const forged = `${token.slice(0, token.indexOf(":") + 1)}${"A".repeat(43)}`;
+      const seen = await fetchDirect(forged, ip);
+      expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
+      expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
+      expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
+    } finally {
+      restore();
+    }
+  });
+
+  it("an exhausted held session: refused synchronously, answered (429) by the slow path", async () => {
+    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
+    try {
+      const ip = randomIp();
+      const token = await newSession(ip);
+      for (let i = 1; i < SESSION_LIMIT; i++) {
+        expect(await fetchDirect(token, ip)).toMatchObject({ sync: true, admits: 1, routed: 0 });
+      }
+      const refused = await fetchDirect(token, ip);
+      expect(refused).toMatchObject({ sync: false, admits: 1, routed: 1 });
+      expect(refused.response.status).toBe(429);
+      expect(refused.response.headers.get("retry-after")).not.toBeNull();
+      expect(refused.response.headers.get("ratelimit-remaining")).toBe("0");
+    } finally {
+      restore();
+    }
+  });
+
+  it("a held session past its expiry is not admitted: a new session, counted once", async () => {
+    const clock = { now: Date.now() };
+    const restore = swapSessions(storeWith(new MemoryRateLimiter(), () => clock.now));
+    try {
+      const ip = randomIp();
+      const token = await newSession(ip);
+      clock.now += pair.lane.deps.config.guest.ttlSeconds * 1000 + 1;
+      const seen = await fetchDirect(token, ip);
+      expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
+      expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
+      expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -3,11 +3,11 @@ import { batchedSink } from "../../src/core/log/batched-sink";
 import { createLogger } from "../../src/core/log/logger";
 
 /** A sink whose end-of-turn writes run when the test says so. */
-function harness(options: { maxBytes?: number; write?: (chunk: string) => void } = {}) {
+function harness(options: { maxChars?: number; write?: (chunk: string) => void } = {}) {
   const chunks: string[] = [];
   const pending: (() => void)[] = [];
   const out = batchedSink(options.write ?? ((chunk) => chunks.push(chunk)), {
-    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.maxChars === undefined ? {} : { maxChars: options.maxChars }),
     schedule: (flush) => pending.push(flush),
   });
   const endTurn = () => {
@@ -31,12 +31,14 @@ describe("batched log sink", () => {
     expect(h.chunks).toEqual(["a\nb\nc", "d"]);
   });
 
-  it("writes a batch at once when it reaches maxBytes", () => {
-    const h = harness({ maxBytes: 10 });
+  it("writes a batch at once when it reaches maxChars", () => {
+    const h = harness({ maxChars: 10 });
     h.sink("12345");
     h.sink("1234");
     expect(h.chunks).toEqual(["12345\n1234"]);
     h.sink("x");
+    // The end-of-turn write scheduled by the first line is still the one pending.
+    expect(h.pending).toHaveLength(1);
     h.endTurn();
     expect(h.chunks).toEqual(["12345\n1234", "x"]);
   });

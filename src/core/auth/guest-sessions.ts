@@ -167,7 +167,16 @@ export class GuestSessions {
     if (!parsed) return undefined;
     const session = this.held(parsed.id, parsed.secret, this.now());
     if (!session) return undefined;
-    return this.counted(session, limiter.limitNow(this.sessionRule, session.id));
+    let rateLimit: RateLimitResult;
+    try {
+      rateLimit = limiter.limitNow(this.sessionRule, session.id);
+    } catch (error) {
+      // Not counted: `admit` decides it, with the degraded policy (in-process limiters are
+      // never unavailable, so this is a safeguard for a limiter that breaks that contract).
+      if (isUnavailable(error)) return undefined;
+      throw error;
+    }
+    return this.counted(session, rateLimit);
   }
 
   /** A known session's request, counted: admitted, or the 429 of its exhausted quota. */

@@ -30,8 +30,9 @@ export interface RateLimiter {
   /** Reads the state without counting a hit. */
   peek(rule: RateLimitRule, identifier: string): Promise<RateLimitResult>;
   /**
-   * `limit` without the asynchronous hop, for limiters that count in this process. A remote
-   * limiter leaves it out; the warm-read fast lane (ADR 0016) then takes the asynchronous path.
+   * `limit` without the asynchronous hop, for limiters that count in this process (and so are
+   * never unavailable: it throws no RateLimiterUnavailableError). A remote limiter leaves it
+   * out; the warm-read fast lane (ADR 0016) then takes the asynchronous path.
    */
   limitNow?(rule: RateLimitRule, identifier: string): RateLimitResult;
 }

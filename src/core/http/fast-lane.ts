@@ -234,7 +234,11 @@ export function withFastLane(
   }
 
   /** The answer to an admitted request: the lane's own for a plain warm one, else the slow path's. */
-  function answer(warm: WarmRequest, access: GuestAccess, started: number) {
+  function answer(
+    warm: WarmRequest,
+    access: GuestAccess,
+    started: number,
+  ): Response | Promise<Response> {
     let answered: ReturnType<typeof respond> | undefined;
     if (isPlainActive(access)) {
       try {
@@ -249,17 +253,22 @@ export function withFastLane(
     if (answered === undefined) return handOverAdmission(warm, started, { access });
     const { response, requestId, elapsed } = answered;
     const { request, deps } = warm;
-    const level = requestLogLevel(deps.logger, response.status);
-    if (level !== undefined) {
-      logRequest(deps.logger.child({ request_id: requestId }), level, {
-        method: request.method,
-        path: warm.path,
-        url: warm.url,
-        status: response.status,
-        elapsedMs: elapsed,
-        ip: clientIp(warm),
-        userAgent: request.headers.get("user-agent") ?? undefined,
-      });
+    try {
+      const level = requestLogLevel(deps.logger, response.status);
+      if (level !== undefined) {
+        logRequest(deps.logger.child({ request_id: requestId }), level, {
+          method: request.method,
+          path: warm.path,
+          url: warm.url,
+          status: response.status,
+          elapsedMs: elapsed,
+          ip: clientIp(warm),
+          userAgent: request.headers.get("user-agent") ?? undefined,
+        });
+      }
+    } catch {
+      // The answer is built and counted: a failure to log it (the client address, the log
+      // sink) must not turn it into an error the runtime answers outside the envelope.
     }
     return response;
   }

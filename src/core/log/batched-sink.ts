@@ -14,7 +14,7 @@ export interface BatchedSink {
  * `info` is most of what logging costs a warm read (bench/RESULTS.md, "Logging cost").
  *
  * Lines keep their order and are never held past the current turn, so a line reaches its
- * reader as soon as the turn that logged it is over. A batch that reaches `maxBytes` is written
+ * reader as soon as the turn that logged it is over. A batch that reaches `maxChars` is written
  * at once, so a burst never grows it without bound. Whoever owns the process flushes before it
  * exits (`process.exit` skips the scheduled write).
  */
@@ -22,25 +22,24 @@ export function batchedSink(
   /** Writes the batch's lines, joined by newlines, and a final newline: as console.log does. */
   write: (lines: string) => void,
   options: {
-    maxBytes?: number;
+    maxChars?: number;
     /** When the batch is written: the end of this turn of the event loop by default. */
     schedule?: (flush: () => void) => void;
   } = {},
 ): BatchedSink {
-  // Counted in characters (UTF-16 units): near enough to bytes for a bound on a log batch.
-  const maxBytes = options.maxBytes ?? 64 * 1024;
+  // Characters (UTF-16 units), not bytes: near enough for a bound on a log batch.
+  const maxChars = options.maxChars ?? 64 * 1024;
   const schedule = options.schedule ?? ((flush) => void setImmediate(flush));
   let lines: string[] = [];
-  let bytes = 0;
+  let chars = 0;
   let scheduled = false;
 
   const flush = () => {
-    scheduled = false;
     if (lines.length === 0) return;
     // The batch is reset first, so the next one starts clean.
     const chunk = lines.join("\n");
     lines = [];
-    bytes = 0;
+    chars = 0;
     try {
       write(chunk);
     } catch {
@@ -49,13 +48,20 @@ export function batchedSink(
     }
   };
 
+  // One end-of-turn write is pending at a time; a batch written early for its size leaves it
+  // pending, for the lines that follow in the same turn.
+  const endOfTurn = () => {
+    scheduled = false;
+    flush();
+  };
+
   const sink: LogSink = (line) => {
     lines.push(line);
-    bytes += line.length + 1;
-    if (bytes >= maxBytes) flush();
+    chars += line.length + 1;
+    if (chars >= maxChars) flush();
     else if (!scheduled) {
       scheduled = true;
-      schedule(flush);
+      schedule(endOfTurn);
     }
   };
   return { sink, flush };
