@@ -7,7 +7,8 @@
  * Options (flags or env): --duration=S (BENCH_DURATION, 10), --rounds=N (BENCH_ROUNDS, 3),
  * --warmup=S (BENCH_WARMUP, 3), --connections=N (BENCH_CONNECTIONS, 50),
  * --sequential=N (BENCH_SEQUENTIAL, 2000), --profile (BENCH_PROFILE=1: also a `bun --cpu-prof-md`
- * profile of the app under load, into bench/.profiles/), --sections (BENCH_SECTIONS=1: also run
+ * profile of the app under load, into bench/.profiles/; --profile-log-level=info profiles the
+ * app-info target's configuration instead), --sections (BENCH_SECTIONS=1: also run
  * bench/sections.ts, the in-process cost breakdown), --no-token-verify (BENCH_TOKEN_VERIFY=0: skip
  * the token verification micro-benchmark, bench/token-verify.bench.ts, which runs by default),
  * --no-append (BENCH_NO_APPEND=1), --database=postgres|embedded (BENCH_DATABASE, postgres when
@@ -71,6 +72,7 @@ const opts = {
   connections: positiveInt("connections", option("connections", "BENCH_CONNECTIONS", "50")),
   sequential: positiveInt("sequential", option("sequential", "BENCH_SEQUENTIAL", "2000")),
   profile: ["1", "true", "yes"].includes(option("profile", "BENCH_PROFILE", "0")),
+  profileLogLevel: option("profile-log-level", "BENCH_PROFILE_LOG_LEVEL", "warn"),
   sections: ["1", "true", "yes"].includes(option("sections", "BENCH_SECTIONS", "0")),
   tokenVerify:
     !["1", "true", "yes"].includes(option("no-token-verify", "BENCH_NO_TOKEN_VERIFY", "0")) &&
@@ -786,7 +788,7 @@ function countLines(file) {
 async function profileApp(database) {
   const dir = join(BENCH_DIR, ".profiles", new Date().toISOString().replace(/[:.]/g, "-"));
   mkdirSync(dir, { recursive: true });
-  const target = await startApp("app-profile", database, {}, [
+  const target = await startApp("app-profile", database, { LOG_LEVEL: opts.profileLogLevel }, [
     "--cpu-prof",
     "--cpu-prof-md",
     `--cpu-prof-dir=${dir}`,
@@ -1121,7 +1123,7 @@ async function main() {
   ];
   if (profile) {
     findings.push(
-      `- CPU profile (app, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
+      `- CPU profile (app at LOG_LEVEL=${opts.profileLogLevel}, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
     );
   }
   const errorsTotal = targets.reduce((n, t) => n + summary[t.name].errors, 0);

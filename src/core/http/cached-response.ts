@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { CachedJson } from "../cache/read-through";
 import type { AppEnv } from "../deps";
+import { isoNow } from "../time/iso-now";
 
 /** Browsers and clients may reuse a reference-data response this long, then revalidate by ETag. */
 export const CACHE_CONTROL = "private, max-age=300, must-revalidate";
@@ -12,19 +13,6 @@ export function ifNoneMatchHits(ifNoneMatch: string | undefined, etag: string): 
   if (ifNoneMatch.trim() === "*") return true;
   const bare = etag.replace(/^W\//, "");
   return ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === bare);
-}
-
-let isoAt = Number.NaN;
-let iso = "";
-
-/** `new Date().toISOString()`, built once per millisecond (many responses share one under load). */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoAt) {
-    isoAt = now;
-    iso = new Date(now).toISOString();
-  }
-  return iso;
 }
 
 /** The envelope up to its metadata: the same for every answer with this cached body. */

@@ -4,10 +4,13 @@ const SECRET_KEY =
 
 const REDACTED = "[REDACTED]";
 
-/** Guest tokens and bearer tokens inside free text (error messages, URLs) are masked too. */
+/**
+ * Guest tokens and bearer tokens inside free text (error messages, URLs) are masked too, also
+ * as a query string encodes them (`:` as `%3A`, a space as `+` or `%20`).
+ */
 const SECRET_TEXT = [
-  /guest_[0-9a-f]{32}:[A-Za-z0-9_-]+/g,
-  /Bearer\s+[A-Za-z0-9._~+/=-]+/gi,
+  /guest_[0-9a-f]{32}(?::|%3A)[A-Za-z0-9_-]+/gi,
+  /Bearer(?:\s|\+|%20)+[A-Za-z0-9._~+/=-]+/gi,
   /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g,
 ];
 /** Every SECRET_TEXT match contains one of these: text without any is returned as it is. */
@@ -33,6 +36,11 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/** One field of a record as `redact` writes it: masked when its name is a secret's. */
+export function redactField(key: string, value: unknown, depth = 0): unknown {
+  return isSecretKey(key) ? REDACTED : redact(value, depth + 1);
+}
+
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8) return "[DEPTH]";
   if (typeof value === "string") return redactText(value);
@@ -47,9 +55,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      out[key] = isSecretKey(key) ? REDACTED : redact(record[key], depth + 1);
-    }
+    for (const key of Object.keys(record)) out[key] = redactField(key, record[key], depth);
     return out;
   }
   return value;
