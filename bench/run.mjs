@@ -8,7 +8,8 @@
  * --warmup=S (BENCH_WARMUP, 3), --connections=N (BENCH_CONNECTIONS, 50),
  * --sequential=N (BENCH_SEQUENTIAL, 2000), --profile (BENCH_PROFILE=1: also a `bun --cpu-prof-md`
  * profile of the app under load, into bench/.profiles/; --profile-log-level=info profiles the
- * app-info target's configuration instead), --sections (BENCH_SECTIONS=1: also run
+ * app-info target's configuration instead, --profile-signed-in the app-auth target's),
+ * --sections (BENCH_SECTIONS=1: also run
  * bench/sections.ts, the in-process cost breakdown), --no-token-verify (BENCH_TOKEN_VERIFY=0: skip
  * the token verification micro-benchmark, bench/token-verify.bench.ts, which runs by default),
  * --no-append (BENCH_NO_APPEND=1), --database=postgres|embedded (BENCH_DATABASE, postgres when
@@ -73,6 +74,9 @@ const opts = {
   sequential: positiveInt("sequential", option("sequential", "BENCH_SEQUENTIAL", "2000")),
   profile: ["1", "true", "yes"].includes(option("profile", "BENCH_PROFILE", "0")),
   profileLogLevel: option("profile-log-level", "BENCH_PROFILE_LOG_LEVEL", "warn"),
+  profileSignedIn: ["1", "true", "yes"].includes(
+    option("profile-signed-in", "BENCH_PROFILE_SIGNED_IN", "0"),
+  ),
   sections: ["1", "true", "yes"].includes(option("sections", "BENCH_SECTIONS", "0")),
   tokenVerify:
     !["1", "true", "yes"].includes(option("no-token-verify", "BENCH_NO_TOKEN_VERIFY", "0")) &&
@@ -655,13 +659,15 @@ async function startIdentityProvider() {
  * cache, cached platform user, per-user and per-address API rate limits). Needs PostgreSQL: the
  * seeded API limits (60 requests a minute per user) are raised in the bench's database first.
  */
-async function startSignedInApp(database, idp) {
+async function startSignedInApp(database, idp, name = "app-auth", bunArgs = []) {
   const { default: postgres } = await import("postgres");
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
-  const target = await startApp("app-auth", database, {
-    KEYCLOAK_URL: idp.url,
-    KEYCLOAK_CLIENT_SECRET: idp.clientSecret,
-  });
+  const target = await startApp(
+    name,
+    database,
+    { KEYCLOAK_URL: idp.url, KEYCLOAK_CLIENT_SECRET: idp.clientSecret },
+    bunArgs,
+  );
   try {
     await sql`update admin.api_rate_limits set requests_per_window = 1000000000`;
   } finally {
@@ -785,14 +791,14 @@ function countLines(file) {
   return lines;
 }
 
-async function profileApp(database) {
+async function profileApp(database, idp) {
   const dir = join(BENCH_DIR, ".profiles", new Date().toISOString().replace(/[:.]/g, "-"));
   mkdirSync(dir, { recursive: true });
-  const target = await startApp("app-profile", database, { LOG_LEVEL: opts.profileLogLevel }, [
-    "--cpu-prof",
-    "--cpu-prof-md",
-    `--cpu-prof-dir=${dir}`,
-  ]);
+  const bunArgs = ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`];
+  const target =
+    opts.profileSignedIn && idp
+      ? await startSignedInApp(database, idp, "app-auth-profile", bunArgs)
+      : await startApp("app-profile", database, { LOG_LEVEL: opts.profileLogLevel }, bunArgs);
   await runWrk(target, opts.warmup);
   const round = await measureRound(target);
   await stop(target.entry, "SIGTERM", 15_000);
@@ -914,9 +920,11 @@ async function main() {
   const appInfo = await startApp("app-info", database, { LOG_LEVEL: "info" });
 
   let appAuth;
+  let idp;
   if (database.url) {
     log("starting app-auth (memory cache, signed in through the bench's identity provider)");
-    appAuth = await startSignedInApp(database, await startIdentityProvider());
+    idp = await startIdentityProvider();
+    appAuth = await startSignedInApp(database, idp);
   } else {
     log("no PostgreSQL: skipping the signed-in target (its API limits are raised with SQL)");
   }
@@ -987,7 +995,7 @@ async function main() {
   let profile;
   if (opts.profile) {
     log("profiling app (bun --cpu-prof) under the same load");
-    profile = await profileApp(database);
+    profile = await profileApp(database, idp);
   }
 
   // Summaries
@@ -1123,7 +1131,7 @@ async function main() {
   ];
   if (profile) {
     findings.push(
-      `- CPU profile (app at LOG_LEVEL=${opts.profileLogLevel}, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
+      `- CPU profile (${opts.profileSignedIn && idp ? "app-auth" : `app at LOG_LEVEL=${opts.profileLogLevel}`}, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
     );
   }
   const errorsTotal = targets.reduce((n, t) => n + summary[t.name].errors, 0);

@@ -16,7 +16,7 @@ import type { Logger } from "./log/logger";
 
 /**
  * Everything a request needs from the outside world, injected by the runtime entry
- * (src/server.ts on Bun, src/worker.ts on Workers) and reached through `c.var.deps`.
+ * (src/server.ts on Bun, src/worker.ts on Workers) and reached through `c.get("deps")`.
  */
 export interface Deps {
   config: Config;

@@ -76,7 +76,7 @@ export function auditContextOf(c: Context<AppEnv>): AuditContext {
       ? { type: "user", id: principal.id, username: principal.username }
       : { type: "system", id: null, username: null },
     requestId: c.get("requestId"),
-    ip: c.var.clientIp(),
+    ip: c.get("clientIp")(),
     reason,
   };
 }

@@ -124,9 +124,9 @@ export async function enforceApiRateLimits(
   c: Context<AppEnv>,
   who: { userId: string; tenantId?: string },
 ): Promise<void> {
-  const { db, cache, rateLimiter } = c.var.deps;
+  const { db, cache, rateLimiter } = c.get("deps");
   const limits = await loadApiRateLimits(db, cache);
-  const subject = { ...who, ip: c.var.clientIp() };
+  const subject = { ...who, ip: c.get("clientIp")() };
   let tightest: { rule: RateLimitRule; result: RateLimitResult } | undefined;
   for (const limit of limits) {
     const identifier = identifierFor(limit, subject);

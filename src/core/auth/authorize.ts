@@ -49,7 +49,7 @@ async function verifySignIn(
   token: string,
   options: { introspect: boolean },
 ): Promise<{ principal: PlatformPrincipal | undefined; claims: VerifiedToken }> {
-  const { identity, db, cache } = c.var.deps;
+  const { identity, db, cache } = c.get("deps");
   if (!identity) {
     throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
   }
@@ -61,7 +61,7 @@ async function verifySignIn(
     });
   } catch (error) {
     if (error instanceof TokenVerificationError) {
-      c.var.log.info("token refused", { reason: error.reason });
+      c.get("log").info("token refused", { reason: error.reason });
       throw tokenFailureResponse(error);
     }
     throw error;
@@ -121,7 +121,7 @@ export function authorize(requirement: PermissionRequirement): MiddlewareHandler
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) {
-      if (!c.var.deps.identity) {
+      if (!c.get("deps").identity) {
         throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
       }
       throw unauthorized();
@@ -137,7 +137,7 @@ export function authorize(requirement: PermissionRequirement): MiddlewareHandler
     const { principal, claims } = await authenticatePlatformUser(c, token, { introspect });
     const tenantId = c.req.param("tenant_id");
     await enforceApiRateLimits(c, { userId: principal.id, ...(tenantId ? { tenantId } : {}) });
-    const { identity, db } = c.var.deps;
+    const { identity, db } = c.get("deps");
     // On a route about one tenant, that tenant's grants count too.
     if (
       requirement.code &&

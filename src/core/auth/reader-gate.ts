@@ -34,7 +34,7 @@ export function readerGate(): MiddlewareHandler<AppEnv> {
     const token = c.req.header("x-guest-session")
       ? undefined
       : platformBearer(c.req.header("authorization"));
-    if (!token || !c.var.deps.identity) {
+    if (!token || !c.get("deps").identity) {
       return guests(c, next);
     }
     let signIn: Awaited<ReturnType<typeof authenticatePlatformUser>>;

@@ -69,7 +69,7 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
     }
     const scope = c.get("principal")?.id;
     if (!scope) return next();
-    const { db } = c.var.deps;
+    const { db } = c.get("deps");
     const body = await c.req.text();
     const requestHash = sha256HexSync(`${c.req.method} ${c.req.path}\n${body}`);
 
@@ -91,7 +91,7 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
 
     // Expired keys are only ever overwritten above; sweep them now and then, off the request.
     if (Math.random() < SWEEP_PROBABILITY) {
-      c.var.deps.waitUntil(db`delete from admin.idempotency_keys where expires_at < now()`);
+      c.get("deps").waitUntil(db`delete from admin.idempotency_keys where expires_at < now()`);
     }
 
     if (claimed.length === 0) {

@@ -18,8 +18,8 @@ export interface WriteContext extends ServiceContext {
 }
 
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
-  const { db, cache } = c.var.deps;
-  return { db, cache, log: c.var.log };
+  const { db, cache } = c.get("deps");
+  return { db, cache, log: c.get("log") };
 }
 
 export function writeContext(c: Context<AppEnv>): WriteContext {

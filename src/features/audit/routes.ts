@@ -12,7 +12,7 @@ import { type AuditContext, audit } from "./service";
 const tags = ["Audit"];
 
 function ctxOf(c: Context<AppEnv>): AuditContext {
-  return { db: c.var.deps.db };
+  return { db: c.get("deps").db };
 }
 
 export function auditRoutes() {

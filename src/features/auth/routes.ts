@@ -27,9 +27,9 @@ const REFRESH_COOKIE = "neoadmin_refresh";
 const COOKIE_PATH = "/api/v1/auth";
 
 function ctxOf(c: Context<AppEnv>): AuthContext {
-  const { db, cache, identity, rateLimiter } = c.var.deps;
+  const { db, cache, identity, rateLimiter } = c.get("deps");
   if (!identity) throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
-  return { db, cache, identity, rateLimiter, log: c.var.log, clientIp: c.var.clientIp() };
+  return { db, cache, identity, rateLimiter, log: c.get("log"), clientIp: c.get("clientIp")() };
 }
 
 export function authRoutes() {
@@ -111,7 +111,7 @@ export function authRoutes() {
       const authorization = c.req.header("authorization") ?? "";
       const result = await auth.logout(ctxOf(c), {
         accessToken: authorization.replace(/^Bearer\s+/i, "").trim(),
-        claims: c.var.token,
+        claims: c.get("token"),
         refreshToken: input.refresh_token ?? getCookie(c, REFRESH_COOKIE),
         everywhere: input.everywhere,
       });
@@ -135,7 +135,7 @@ export function authRoutes() {
     ),
     async (c) => {
       c.header("Cache-Control", "no-store");
-      return respond(c, UserProfileSchema.parse(await auth.me(ctxOf(c), c.var.principal)));
+      return respond(c, UserProfileSchema.parse(await auth.me(ctxOf(c), c.get("principal"))));
     },
   );
 
@@ -157,8 +157,8 @@ export function authRoutes() {
     async (c) => {
       const input = c.req.valid("json");
       const result = await auth.changePassword(ctxOf(c), {
-        claims: c.var.token,
-        username: c.var.principal.username,
+        claims: c.get("token"),
+        username: c.get("principal").username,
         current: input.current_password,
         next: input.new_password,
       });

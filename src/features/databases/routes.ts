@@ -29,11 +29,11 @@ import { type DatabasesContext, type DatabasesWriteContext, databases } from "./
 const tags = ["Database Connections"];
 
 function ctxOf(c: Context<AppEnv>): DatabasesContext {
-  const { db, cache, regional, secretBox, config } = c.var.deps;
+  const { db, cache, regional, secretBox, config } = c.get("deps");
   return {
     db,
     cache,
-    log: c.var.log,
+    log: c.get("log"),
     regional,
     ...(secretBox ? { secretBox } : {}),
     allowPrivateHosts: config.allowPrivateDatabaseHosts,

@@ -104,7 +104,7 @@ export function healthRoutes() {
       responses: { 200: jsonEnvelope(ServiceInfoSchema, "Service information") },
     }),
     (c) => {
-      const { config } = c.var.deps;
+      const { config } = c.get("deps");
       return respond(c, {
         name: "NeoAdmin API",
         version: VERSION,
@@ -131,7 +131,7 @@ export function healthRoutes() {
       },
     }),
     async (c) => {
-      const { deps } = c.var;
+      const deps = c.get("deps");
       const result = await checks(deps);
       const healthy = result.database.status === "up" && result.cache.status === "up";
       c.header("Cache-Control", "no-store");
@@ -177,7 +177,7 @@ export function healthRoutes() {
     }),
     async (c) => {
       c.header("Cache-Control", "no-store");
-      const database = await timed(() => c.var.deps.db`select 1`);
+      const database = await timed(() => c.get("deps").db`select 1`);
       if (database.status === "up") return respond(c, { status: "ready" as const });
       throw new ApiError("SERVICE_UNAVAILABLE", "Not ready: the admin database does not answer");
     },

@@ -48,7 +48,7 @@ export function permissionRoutes(options: { document: () => Document }) {
     ),
     async (c) => {
       const q = c.req.valid("query");
-      const { rows, total } = await permissionsRepository(c.var.deps.db).list({
+      const { rows, total } = await permissionsRepository(c.get("deps").db).list({
         ...q,
         limit: q.page_size,
         offset: (q.page - 1) * q.page_size,
@@ -77,7 +77,8 @@ export function permissionRoutes(options: { document: () => Document }) {
     ),
     async (c) => {
       const { permissions, tenant_id } = c.req.valid("query");
-      const { principal, deps } = c.var;
+      const principal = c.get("principal");
+      const deps = c.get("deps");
       const checker = deps.identity?.permissions;
       const result: Record<string, boolean> = {};
       for (const code of permissions) {
@@ -107,7 +108,7 @@ export function permissionRoutes(options: { document: () => Document }) {
       },
     ),
     async (c) => {
-      const repo = permissionsRepository(c.var.deps.db);
+      const repo = permissionsRepository(c.get("deps").db);
       const declared = declaredPermissions(options.document());
       const present = new Set(
         (await repo.existing(declared.map((d) => d.code)))
@@ -141,7 +142,7 @@ export function permissionRoutes(options: { document: () => Document }) {
     ),
     async (c) => {
       const body = c.req.valid("json");
-      const report = await syncPermissions(c.var.deps.db, options.document(), {
+      const report = await syncPermissions(c.get("deps").db, options.document(), {
         dryRun: body.dry_run,
         forceUpdate: body.force_update,
         audit: auditContextOf(c),

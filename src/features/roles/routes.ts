@@ -32,12 +32,12 @@ import { type RolesContext, roles } from "./service";
 const tags = ["Roles"];
 
 function ctxOf(c: Context<AppEnv>): RolesContext {
-  const { db, identity } = c.var.deps;
+  const { db, identity } = c.get("deps");
   return {
     db,
-    actor: c.var.principal,
+    actor: c.get("principal"),
     permissions: identity?.permissions,
-    log: c.var.log,
+    log: c.get("log"),
     // Built when a write asks for it: reads never validate X-Audit-Reason.
     get audit() {
       return auditContextOf(c);

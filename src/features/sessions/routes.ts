@@ -76,7 +76,7 @@ export function sessionRoutes() {
     c.header("Cache-Control", "no-store");
     const principal = c.get("principal");
     if (principal) {
-      const { identity, db } = c.var.deps;
+      const { identity, db } = c.get("deps");
       const permissions = (await identity?.permissions.effective(db, principal.id)) ?? [];
       return respond(
         c,
@@ -88,11 +88,11 @@ export function sessionRoutes() {
           is_superadmin: principal.is_superadmin,
           permissions: [...permissions].sort().slice(0, LISTED_PERMISSIONS),
           permission_count: permissions.length,
-          token_expires_at: new Date(c.var.token.exp * 1000).toISOString(),
+          token_expires_at: new Date(c.get("token").exp * 1000).toISOString(),
         }),
       );
     }
-    const access = c.var.guest;
+    const access = c.get("guest");
     if (!access.session) {
       throw new ApiError("SERVICE_UNAVAILABLE", "Guest sessions are temporarily unavailable", {
         headers: { "Retry-After": "30" },

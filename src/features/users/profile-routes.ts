@@ -33,12 +33,12 @@ export const PREFERENCES_DESCRIPTION =
   "`timezone`, `locale`, `notification_preferences`, `ui_preferences`: each one sent replaces the stored value.";
 
 export function usersCtxOf(c: Context<AppEnv>): UsersContext {
-  const { db, cache, identity, waitUntil } = c.var.deps;
-  return { db, cache, identity, waitUntil, log: c.var.log };
+  const { db, cache, identity, waitUntil } = c.get("deps");
+  return { db, cache, identity, waitUntil, log: c.get("log") };
 }
 
 export function usersWriteCtxOf(c: Context<AppEnv>): UsersWriteContext {
-  return { ...usersCtxOf(c), actor: c.var.principal, audit: auditContextOf(c) };
+  return { ...usersCtxOf(c), actor: c.get("principal"), audit: auditContextOf(c) };
 }
 
 /** Answers a write with the user and their new `ETag`. */
@@ -122,11 +122,14 @@ export function registerProfileRoutes(router: Router) {
       },
     ),
     async (c) => {
-      const { identity, db } = c.var.deps;
+      const { identity, db } = c.get("deps");
       if (!identity)
         throw new ApiError("SERVICE_UNAVAILABLE", "No identity provider is configured");
       c.header("Cache-Control", "no-store");
-      return respond(c, UserProfileSchema.parse(await auth.me({ db, identity }, c.var.principal)));
+      return respond(
+        c,
+        UserProfileSchema.parse(await auth.me({ db, identity }, c.get("principal"))),
+      );
     },
   );
 
@@ -163,7 +166,7 @@ export function registerProfileRoutes(router: Router) {
         responses: { 200: jsonEnvelope(OnboardingStatusSchema, "The steps") },
       },
     ),
-    async (c) => respond(c, await profile.onboardingStatus(usersCtxOf(c), c.var.principal)),
+    async (c) => respond(c, await profile.onboardingStatus(usersCtxOf(c), c.get("principal"))),
   );
 
   router.openapi(
@@ -204,7 +207,7 @@ export function registerProfileRoutes(router: Router) {
     async (c) => {
       const result = await profile.syncFromToken(
         { ...usersCtxOf(c), audit: auditContextOf(c) },
-        c.var.token,
+        c.get("token"),
         c.req.valid("json").create_if_not_exists,
       );
       setEtag(c, result.user.version);

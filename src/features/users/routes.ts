@@ -98,8 +98,8 @@ export function userRoutes() {
     async (c) => {
       const input = c.req.valid("json");
       const needed = BULK_PERMISSION[input.operation];
-      const { identity, db } = c.var.deps;
-      if (!(await identity?.permissions.has(db, c.var.principal, needed))) {
+      const { identity, db } = c.get("deps");
+      if (!(await identity?.permissions.has(db, c.get("principal"), needed))) {
         throw new ApiError("FORBIDDEN", `Missing permission ${needed}`);
       }
       return respond(c, await users.bulk(usersWriteCtxOf(c), input));

@@ -16,7 +16,7 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
       error.status === 413 ? "Request body too large" : error.message || "Bad request";
     return c.json(errorBody(c, message, [{ code, message }]), error.status);
   }
-  c.var.log?.error("unhandled error", { error });
+  c.get("log")?.error("unhandled error", { error });
   const message = "Internal server error";
   return c.json(errorBody(c, message, [{ code: "INTERNAL_ERROR", message }]), 500);
 };
