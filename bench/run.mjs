@@ -8,7 +8,8 @@
  * --warmup=S (BENCH_WARMUP, 3), --connections=N (BENCH_CONNECTIONS, 50),
  * --sequential=N (BENCH_SEQUENTIAL, 2000), --profile (BENCH_PROFILE=1: also a `bun --cpu-prof-md`
  * profile of the app under load, into bench/.profiles/; --profile-log-level=info profiles the
- * app-info target's configuration instead, --profile-signed-in the app-auth target's),
+ * app-info target's configuration instead, --profile-signed-in the app-auth target's,
+ * --profile-upstash the app-upstash target's),
  * --sections (BENCH_SECTIONS=1: also run
  * bench/sections.ts, the in-process cost breakdown), --no-token-verify (BENCH_TOKEN_VERIFY=0: skip
  * the token verification micro-benchmark, bench/token-verify.bench.ts, which runs by default),
@@ -76,6 +77,9 @@ const opts = {
   profileLogLevel: option("profile-log-level", "BENCH_PROFILE_LOG_LEVEL", "warn"),
   profileSignedIn: ["1", "true", "yes"].includes(
     option("profile-signed-in", "BENCH_PROFILE_SIGNED_IN", "0"),
+  ),
+  profileUpstash: ["1", "true", "yes"].includes(
+    option("profile-upstash", "BENCH_PROFILE_UPSTASH", "0"),
   ),
   sections: ["1", "true", "yes"].includes(option("sections", "BENCH_SECTIONS", "0")),
   tokenVerify:
@@ -791,14 +795,21 @@ function countLines(file) {
   return lines;
 }
 
-async function profileApp(database, idp) {
+async function profileApp(database, idp, upstash) {
   const dir = join(BENCH_DIR, ".profiles", new Date().toISOString().replace(/[:.]/g, "-"));
   mkdirSync(dir, { recursive: true });
   const bunArgs = ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${dir}`];
-  const target =
-    opts.profileSignedIn && idp
-      ? await startSignedInApp(database, idp, "app-auth-profile", bunArgs)
-      : await startApp("app-profile", database, { LOG_LEVEL: opts.profileLogLevel }, bunArgs);
+  let target;
+  if (opts.profileSignedIn && idp) {
+    target = await startSignedInApp(database, idp, "app-auth-profile", bunArgs);
+  } else {
+    const env = { LOG_LEVEL: opts.profileLogLevel };
+    if (opts.profileUpstash) {
+      env.UPSTASH_REDIS_REST_URL = upstash.stackUrl;
+      env.UPSTASH_REDIS_REST_TOKEN = "bench-token";
+    }
+    target = await startApp("app-profile", database, env, bunArgs);
+  }
   await runWrk(target, opts.warmup);
   const round = await measureRound(target);
   await stop(target.entry, "SIGTERM", 15_000);
@@ -995,7 +1006,7 @@ async function main() {
   let profile;
   if (opts.profile) {
     log("profiling app (bun --cpu-prof) under the same load");
-    profile = await profileApp(database, idp);
+    profile = await profileApp(database, idp, upstash);
   }
 
   // Summaries
@@ -1131,7 +1142,7 @@ async function main() {
   ];
   if (profile) {
     findings.push(
-      `- CPU profile (${opts.profileSignedIn && idp ? "app-auth" : `app at LOG_LEVEL=${opts.profileLogLevel}`}, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
+      `- CPU profile (${opts.profileSignedIn && idp ? "app-auth" : `app${opts.profileUpstash ? " with Upstash" : ""} at LOG_LEVEL=${opts.profileLogLevel}`}, ${fmt(profile.round.rps)} req/s while profiled): ${profile.files.map((f) => f.slice(ROOT.length + 1)).join(", ")}`,
     );
   }
   const errorsTotal = targets.reduce((n, t) => n + summary[t.name].errors, 0);
