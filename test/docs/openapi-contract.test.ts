@@ -12,6 +12,13 @@ const methods = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 interface Operation {
   operationId?: string;
   summary?: string;
+  description?: string;
+  parameters?: {
+    name: string;
+    in: string;
+    description?: string;
+    schema?: { description?: string };
+  }[];
   tags?: string[];
   security?: unknown[];
   responses?: Record<string, { $ref?: string }>;
@@ -80,6 +87,16 @@ describe("the OpenAPI document", () => {
       ...(operation.summary?.trim() ? [] : [`${name}: no summary`]),
       ...(operation.tags?.length === 1 ? [] : [`${name}: tags ${JSON.stringify(operation.tags)}`]),
       ...(Array.isArray(operation.security) ? [] : [`${name}: no security field`]),
+    ]);
+    expect(faults).toEqual([]);
+  });
+
+  it("describes every operation and every parameter (what Scalar shows its readers)", () => {
+    const faults = operations.flatMap(({ name, operation }) => [
+      ...(operation.description?.trim() ? [] : [`${name}: no description`]),
+      ...(operation.parameters ?? [])
+        .filter((p) => !(p.description ?? p.schema?.description)?.trim())
+        .map((p) => `${name}: parameter ${p.in} ${p.name} has no description`),
     ]);
     expect(faults).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "./errors";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./pagination";
+import { PaginationQuery } from "./pagination";
 
 /**
  * Cursor (keyset) pagination for large, append-mostly lists (audit, users): the next page starts
@@ -44,13 +44,8 @@ export const CursorQuery = z.object({
       param: { name: "cursor", in: "query" },
       description: "`next_cursor` of the previous page; omit for the first page.",
     }),
-  page_size: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE)
-    .default(DEFAULT_PAGE_SIZE)
-    .openapi({ param: { name: "page_size", in: "query" }, example: DEFAULT_PAGE_SIZE }),
+  // The same parameter as page-based lists: one definition, one description.
+  page_size: PaginationQuery.shape.page_size,
 });
 
 export const CursorPaginationSchema = z

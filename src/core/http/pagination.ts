@@ -11,14 +11,22 @@ export const PaginationQuery = z.object({
     .min(1)
     .max(1_000_000)
     .default(1)
-    .openapi({ param: { name: "page", in: "query" }, example: 1 }),
+    .openapi({
+      param: { name: "page", in: "query" },
+      example: 1,
+      description: "Page number, from 1. A page past the end is empty, with the totals.",
+    }),
   page_size: z.coerce
     .number()
     .int()
     .min(1)
     .max(MAX_PAGE_SIZE)
     .default(DEFAULT_PAGE_SIZE)
-    .openapi({ param: { name: "page_size", in: "query" }, example: DEFAULT_PAGE_SIZE }),
+    .openapi({
+      param: { name: "page_size", in: "query" },
+      example: DEFAULT_PAGE_SIZE,
+      description: `Items per page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); more is a 400 naming this field.`,
+    }),
 });
 
 export const PaginationSchema = z

@@ -51,7 +51,10 @@ export function querySort<const F extends Record<string, "asc" | "desc">>(
     order: z
       .enum(["asc", "desc"])
       .optional()
-      .openapi({ param: { name: "order", in: "query" } }),
+      .openapi({
+        param: { name: "order", in: "query" },
+        description: "`asc` or `desc`, overriding the sort field's own direction.",
+      }),
   };
 }
 

@@ -47,19 +47,31 @@ export const AuditFilterQuery = z.object({
     .regex(/^[a-z][a-z0-9_]*$/, "expected a resource type such as region")
     .max(50)
     .optional()
-    .openapi({ param: { name: "resource_type", in: "query" }, example: "region" }),
+    .openapi({
+      param: { name: "resource_type", in: "query" },
+      example: "region",
+      description: "Only entries about this kind of resource.",
+    }),
   resource_id: z
     .string()
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: "resource_id", in: "query" } }),
+    .openapi({
+      param: { name: "resource_id", in: "query" },
+      description:
+        "Only entries about this resource (with `resource_type`, one resource's history).",
+    }),
   action: z
     .string()
     .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, "expected an action such as regions.update")
     .max(100)
     .optional()
-    .openapi({ param: { name: "action", in: "query" }, example: "regions.update" }),
+    .openapi({
+      param: { name: "action", in: "query" },
+      example: "regions.update",
+      description: "Only entries of this action (`<resource>.<verb>`).",
+    }),
   from: instant("from", "Entries at or after this instant."),
   to: instant("to", "Entries before this instant."),
 });

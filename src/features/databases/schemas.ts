@@ -64,6 +64,7 @@ export const ConnectionIdParams = z.object({
   connection_id: z.uuid("expected a connection id (UUID)").openapi({
     param: { name: "connection_id", in: "path" },
     format: "uuid",
+    description: "The database connection's id.",
   }),
 });
 
@@ -71,11 +72,17 @@ export const ConnectionListQuery = PaginationQuery.extend({
   region_id: z
     .uuid("expected a region id (UUID)")
     .optional()
-    .openapi({ param: { name: "region_id", in: "query" } }),
+    .openapi({
+      param: { name: "region_id", in: "query" },
+      description: "Only connections in this region.",
+    }),
   connection_type: z
     .enum(CONNECTION_TYPES)
     .optional()
-    .openapi({ param: { name: "connection_type", in: "query" } }),
+    .openapi({
+      param: { name: "connection_type", in: "query" },
+      description: "Only connections of this type.",
+    }),
   is_active: queryBoolean("is_active", "Only active (or only deactivated) connections."),
   is_healthy: queryBoolean("is_healthy", "Only healthy (or only unhealthy) connections."),
   search: querySearch("Part of the name, host or database name, case-insensitive."),

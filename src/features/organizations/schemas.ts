@@ -68,25 +68,33 @@ export const OrganizationIdParams = z.object({
   organization_id: z.uuid("expected an organization id (UUID)").openapi({
     param: { name: "organization_id", in: "path" },
     format: "uuid",
+    description: "The organization's id.",
   }),
 });
 
 export const OrganizationSlugParams = z.object({
-  slug: slug.openapi({ param: { name: "slug", in: "path" }, example: "acme-corp" }),
+  slug: slug.openapi({
+    param: { name: "slug", in: "path" },
+    example: "acme-corp",
+    description: "The organization's slug (never reused, not even after a delete).",
+  }),
 });
 
 export const MemberParams = OrganizationIdParams.extend({
   user_id: z.uuid("expected a platform user id (UUID)").openapi({
     param: { name: "user_id", in: "path" },
     format: "uuid",
+    description: "The member's platform user id.",
   }),
 });
 
 export const OrganizationListQuery = PaginationQuery.extend({
   search: querySearch("Part of the name, slug or legal name, case-insensitive."),
-  country_code: countryCode
-    .optional()
-    .openapi({ param: { name: "country_code", in: "query" }, example: "IE" }),
+  country_code: countryCode.optional().openapi({
+    param: { name: "country_code", in: "query" },
+    example: "IE",
+    description: "Only organizations registered in this country (ISO 3166-1 alpha-2).",
+  }),
   industry: text(100)
     .optional()
     .openapi({ param: { name: "industry", in: "query" }, description: "Exact industry." }),
@@ -244,7 +252,10 @@ export const MemberListQuery = PaginationQuery.extend({
   member_role: z
     .enum(MEMBER_ROLES)
     .optional()
-    .openapi({ param: { name: "member_role", in: "query" } }),
+    .openapi({
+      param: { name: "member_role", in: "query" },
+      description: "Only members with this role in the organization.",
+    }),
   search: querySearch("Part of the member's username, email or display name, case-insensitive."),
   ...querySort(MEMBER_SORTS, "created_at"),
 });

@@ -22,19 +22,25 @@ export const PermissionListQuery = PaginationQuery.extend({
   scope: z
     .enum(["platform", "tenant", "user"])
     .optional()
-    .openapi({ param: { name: "scope", in: "query" } }),
+    .openapi({ param: { name: "scope", in: "query" }, description: "Only codes of this scope." }),
   resource: z
     .string()
     .regex(/^[a-z][a-z0-9_.]*$/, "expected a resource name such as users or tenant.users")
     .optional()
-    .openapi({ param: { name: "resource", in: "query" } }),
+    .openapi({
+      param: { name: "resource", in: "query" },
+      description: "Only codes of this resource (the part before `:`).",
+    }),
   search: z
     .string()
     .trim()
     .min(1)
     .max(100)
     .optional()
-    .openapi({ param: { name: "search", in: "query" } }),
+    .openapi({
+      param: { name: "search", in: "query" },
+      description: "Case-insensitive substring of the code or description.",
+    }),
 });
 
 export const PermissionCheckQuery = z.object({

@@ -179,6 +179,8 @@ export function referenceDataRoutes() {
     operationId: "listActiveCurrencies",
     tag: "Currencies",
     summary: "All active currencies",
+    description:
+      "Every current ISO 4217 code, unpaginated, ordered by code: for pickers and client-side caches (send the ETag back as `If-None-Match`).",
     data: z.array(CurrencySchema),
   });
   router.openapi(activeCurrencies, async (c) =>
@@ -190,6 +192,8 @@ export function referenceDataRoutes() {
     operationId: "getCurrency",
     tag: "Currencies",
     summary: "Get a currency by ISO 4217 code",
+    description:
+      "Current and withdrawn (`historical`) codes alike; 404 for a code ISO 4217 never assigned.",
     request: { params: CurrencyCodeParam },
     data: CurrencySchema,
     notFound: true,
@@ -221,6 +225,8 @@ export function referenceDataRoutes() {
     operationId: "listCountriesByContinent",
     tag: "Countries",
     summary: "Active countries on a continent",
+    description:
+      "Unpaginated, ordered by name. The Americas are North America and South America (see ADR 0004 for how continents follow from UN M49).",
     request: { params: ContinentParam },
     data: z.array(CountrySchema),
   });
@@ -238,6 +244,8 @@ export function referenceDataRoutes() {
     operationId: "listGdprCountries",
     tag: "Countries",
     summary: "Active countries where the GDPR applies (EU and EEA)",
+    description:
+      "The EU member states, Iceland, Liechtenstein and Norway, and the EU's outermost regions that ISO 3166-1 lists separately; unpaginated, ordered by name.",
     data: z.array(CountrySchema),
   });
   router.openapi(gdprCountries, async (c) =>
@@ -249,6 +257,7 @@ export function referenceDataRoutes() {
     operationId: "getCountryByCode3",
     tag: "Countries",
     summary: "Get a country by ISO 3166-1 alpha-3 code",
+    description: "The same country as its alpha-2 code gives; 404 for an unassigned code.",
     request: { params: CountryCode3Param },
     data: CountrySchema,
     notFound: true,
@@ -262,6 +271,7 @@ export function referenceDataRoutes() {
     operationId: "getCountry",
     tag: "Countries",
     summary: "Get a country by ISO 3166-1 alpha-2 code",
+    description: "Any of the 249 ISO 3166-1 entries; 404 for an unassigned code.",
     request: { params: CountryCodeParam },
     data: CountrySchema,
     notFound: true,
@@ -293,6 +303,7 @@ export function referenceDataRoutes() {
     operationId: "listActiveLanguages",
     tag: "Languages",
     summary: "All active languages",
+    description: "Unpaginated, ordered by name: for pickers and client-side caches.",
     data: z.array(LanguageSchema),
   });
   router.openapi(activeLanguages, async (c) =>
@@ -304,6 +315,7 @@ export function referenceDataRoutes() {
     operationId: "getLanguageByIso6391",
     tag: "Languages",
     summary: "Get a language by ISO 639-1 code",
+    description: "The language whose two-letter ISO 639-1 code this is; 404 when none has it.",
     request: { params: Iso6391Param },
     data: LanguageSchema,
     notFound: true,
@@ -322,6 +334,8 @@ export function referenceDataRoutes() {
     operationId: "getLanguage",
     tag: "Languages",
     summary: "Get a language by code",
+    description:
+      "By the language's own code (ISO 639-1 where it has one, else ISO 639-2/3, optionally with a subtag); 404 for an unknown code.",
     request: { params: LanguageCodeParam },
     data: LanguageSchema,
     notFound: true,

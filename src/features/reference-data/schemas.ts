@@ -69,7 +69,6 @@ export type Currency = z.infer<typeof CurrencySchema>;
 export type Country = z.infer<typeof CountrySchema>;
 export type Language = z.infer<typeof LanguageSchema>;
 
-/** Query booleans arrive as text; only the two spellings clients actually send are accepted. */
 const search = z
   .string()
   .trim()
@@ -78,7 +77,10 @@ const search = z
   .optional()
   .openapi({ param: { name: "search", in: "query" }, description: "Case-insensitive substring." });
 
-const status = ReferenceStatus.optional().openapi({ param: { name: "status", in: "query" } });
+const status = ReferenceStatus.optional().openapi({
+  param: { name: "status", in: "query" },
+  description: "Only entries with this status (withdrawn codes are `historical`).",
+});
 
 function sortParam<const T extends readonly [string, ...string[]]>(fields: T, fallback: T[number]) {
   const values = fields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
@@ -93,15 +95,24 @@ function sortParam<const T extends readonly [string, ...string[]]>(fields: T, fa
 
 export const CurrencyListQuery = PaginationQuery.extend({
   status,
-  is_cryptocurrency: queryBoolean("is_cryptocurrency"),
-  is_legal_tender: queryBoolean("is_legal_tender"),
+  is_cryptocurrency: queryBoolean(
+    "is_cryptocurrency",
+    "`true`: only cryptocurrencies; `false`: none (ISO 4217 lists none).",
+  ),
+  is_legal_tender: queryBoolean(
+    "is_legal_tender",
+    "`false`: only funds, precious metals, special units and withdrawn codes; `true`: the rest.",
+  ),
   minor_unit: z.coerce
     .number()
     .int()
     .min(0)
     .max(6)
     .optional()
-    .openapi({ param: { name: "minor_unit", in: "query" } }),
+    .openapi({
+      param: { name: "minor_unit", in: "query" },
+      description: "Only currencies with this many decimal places (0–6; `0` for JPY).",
+    }),
   search,
   sort: sortParam(["code", "name", "numeric_code"], "code"),
 });
@@ -111,22 +122,34 @@ export const CountryListQuery = PaginationQuery.extend({
   continent: z
     .enum(continents)
     .optional()
-    .openapi({ param: { name: "continent", in: "query" } }),
+    .openapi({ param: { name: "continent", in: "query" }, description: "Only countries on it." }),
   region: z
     .string()
     .trim()
     .min(1)
     .max(50)
     .optional()
-    .openapi({ param: { name: "region", in: "query" } }),
-  gdpr_applicable: queryBoolean("gdpr_applicable"),
-  data_localization_required: queryBoolean("data_localization_required"),
+    .openapi({
+      param: { name: "region", in: "query" },
+      description: "Only countries in this UN M49 sub-region, case-insensitive (`Western Europe`).",
+    }),
+  gdpr_applicable: queryBoolean(
+    "gdpr_applicable",
+    "`true`: only countries where the GDPR applies (EU and EEA, outermost regions included).",
+  ),
+  data_localization_required: queryBoolean(
+    "data_localization_required",
+    "`true`: only countries the operator marked as keeping personal data in the country (a policy setting, `false` until set).",
+  ),
   default_currency_code: z
     .string()
     .regex(/^[A-Za-z]{3}$/, "expected a 3-letter ISO 4217 code")
     .transform((v) => v.toUpperCase())
     .optional()
-    .openapi({ param: { name: "default_currency_code", in: "query" } }),
+    .openapi({
+      param: { name: "default_currency_code", in: "query" },
+      description: "Only countries whose default currency is this ISO 4217 code (any case).",
+    }),
   search,
   sort: sortParam(["name", "code", "code3", "numeric_code"], "name"),
 });
@@ -136,13 +159,19 @@ export const LanguageListQuery = PaginationQuery.extend({
   writing_direction: z
     .enum(["ltr", "rtl", "ttb"])
     .optional()
-    .openapi({ param: { name: "writing_direction", in: "query" } }),
+    .openapi({
+      param: { name: "writing_direction", in: "query" },
+      description: "Left to right, right to left or top to bottom.",
+    }),
   iso639_1: z
     .string()
     .regex(/^[A-Za-z]{2}$/, "expected a 2-letter ISO 639-1 code")
     .transform((v) => v.toLowerCase())
     .optional()
-    .openapi({ param: { name: "iso639_1", in: "query" } }),
+    .openapi({
+      param: { name: "iso639_1", in: "query" },
+      description: "Only the language with this ISO 639-1 code (any case).",
+    }),
   search,
   sort: sortParam(["name", "code", "native_name"], "name"),
 });
@@ -151,6 +180,7 @@ export type CurrencyListQuery = z.infer<typeof CurrencyListQuery>;
 export type CountryListQuery = z.infer<typeof CountryListQuery>;
 export type LanguageListQuery = z.infer<typeof LanguageListQuery>;
 
+/** A code in the path: validated (400 when malformed), matched in any case. */
 function codeField(
   name: string,
   pattern: RegExp,
@@ -162,7 +192,11 @@ function codeField(
     .string()
     .regex(pattern, message)
     .transform((v) => (upper ? v.toUpperCase() : v.toLowerCase()))
-    .openapi({ param: { name, in: "path" }, example });
+    .openapi({
+      param: { name, in: "path" },
+      example,
+      description: `${message.replace(/^expected /, "The ")}, in any case.`,
+    });
 }
 
 export const CurrencyCodeParam = z.object({
@@ -211,5 +245,10 @@ export const ContinentParam = z.object({
         })
         .transform((v) => continents.find((c) => c.toLowerCase() === v) as Continent),
     )
-    .openapi({ param: { name: "continent", in: "path" }, example: "europe", type: "string" }),
+    .openapi({
+      param: { name: "continent", in: "path" },
+      example: "europe",
+      type: "string",
+      description: `One of ${continents.join(", ")}; any case, with \`-\` or \`_\` for spaces.`,
+    }),
 });

@@ -39,11 +39,16 @@ export const RegionIdParams = z.object({
   region_id: z.uuid("expected a region id (UUID)").openapi({
     param: { name: "region_id", in: "path" },
     format: "uuid",
+    description: "The region's id.",
   }),
 });
 
 export const RegionCodeParams = z.object({
-  code: regionCode.openapi({ param: { name: "code", in: "path" }, example: "eu-west-1" }),
+  code: regionCode.openapi({
+    param: { name: "code", in: "path" },
+    example: "eu-west-1",
+    description: "The region's code.",
+  }),
 });
 
 export const RegionListQuery = PaginationQuery.extend({
@@ -60,7 +65,7 @@ export const RegionListQuery = PaginationQuery.extend({
   continent: z
     .enum(CONTINENTS)
     .optional()
-    .openapi({ param: { name: "continent", in: "query" } }),
+    .openapi({ param: { name: "continent", in: "query" }, description: "Only regions on it." }),
   search: querySearch("Part of the code, name, display name or city, case-insensitive."),
   ...querySort(REGION_SORTS, "priority"),
 });

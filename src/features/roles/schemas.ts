@@ -41,6 +41,7 @@ const jsonObject = z
 export const RoleIdParams = z.object({
   role_id: roleId.openapi({
     param: { name: "role_id", in: "path" },
+    description: "The role's numeric id.",
     type: "integer",
     minimum: 1,
     example: 42,
@@ -48,11 +49,19 @@ export const RoleIdParams = z.object({
 });
 
 export const RoleCodeParams = z.object({
-  code: roleCode.openapi({ param: { name: "code", in: "path" }, example: "platform_operator" }),
+  code: roleCode.openapi({
+    param: { name: "code", in: "path" },
+    example: "platform_operator",
+    description: "The role's code.",
+  }),
 });
 
 export const UserIdParams = z.object({
-  user_id: userId.openapi({ param: { name: "user_id", in: "path" }, format: "uuid" }),
+  user_id: userId.openapi({
+    param: { name: "user_id", in: "path" },
+    format: "uuid",
+    description: "The platform user's id.",
+  }),
 });
 
 export const RoleUserParams = RoleIdParams.extend(UserIdParams.shape);
@@ -75,7 +84,10 @@ export const RoleListQuery = PaginationQuery.extend({
   role_level: z
     .enum(ROLE_LEVELS)
     .optional()
-    .openapi({ param: { name: "role_level", in: "query" } }),
+    .openapi({
+      param: { name: "role_level", in: "query" },
+      description: "Only roles of this level.",
+    }),
   is_system: queryBoolean("is_system", "Only system (seeded) roles, or only custom ones."),
   is_default: queryBoolean("is_default", "Only default roles, or only non-default ones."),
   tenant_scoped: queryBoolean("tenant_scoped", "Only tenant-scoped roles, or only the others."),
@@ -100,7 +112,10 @@ export const RoleListQuery = PaginationQuery.extend({
   order: z
     .enum(["asc", "desc"])
     .optional()
-    .openapi({ param: { name: "order", in: "query" } }),
+    .openapi({
+      param: { name: "order", in: "query" },
+      description: "`asc` or `desc`, overriding the sort field's own direction.",
+    }),
 });
 
 export const DeleteRoleQuery = z.object({

@@ -36,8 +36,12 @@ export const SEARCH_FIELDS = [
 ] as const;
 export type SearchField = (typeof SEARCH_FIELDS)[number];
 
-/** Same shape as the database's CHECK, so a refusal is a 400 naming `email`, not a 500. */
-const EMAIL = /^[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}$/i;
+/**
+ * Same shape as the database's CHECK, so a refusal is a 400 naming `email`, not a 500. Both cases
+ * spelled out rather than an `i` flag: the document's `pattern` carries no flags, and readers
+ * (and linters) would match examples against an upper-case-only pattern.
+ */
+const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
 /** Keycloak's usernames: lower case (it folds them), letters, digits, `.`, `_`, `-`, `@`. */
 export const USERNAME = /^[a-z0-9](?:[a-z0-9._@-]*[a-z0-9])?$/;
 const PHONE = /^\+[1-9][0-9]{6,14}$/;
@@ -148,6 +152,7 @@ export const UserIdParams = z.object({
   user_id: z.uuid("expected a platform user id (UUID)").openapi({
     param: { name: "user_id", in: "path" },
     format: "uuid",
+    description: "The platform user's id.",
   }),
 });
 
@@ -324,7 +329,10 @@ export const UserListQuery = z.object({
   external_auth_provider: z
     .enum(AUTH_PROVIDERS)
     .optional()
-    .openapi({ param: { name: "external_auth_provider", in: "query" } }),
+    .openapi({
+      param: { name: "external_auth_provider", in: "query" },
+      description: "Only users signed in through this identity provider.",
+    }),
   is_active: queryBoolean("is_active", "Only active (or only deactivated) users."),
   is_superadmin: queryBoolean("is_superadmin", "Only superadmins (or only the others)."),
   company: filterText(255)
