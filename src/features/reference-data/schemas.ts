@@ -19,14 +19,25 @@ const timestamp = z.string().openapi({ format: "date-time" });
 
 export const CurrencySchema = z
   .object({
-    code: z.string().openapi({ example: "EUR" }),
-    numeric_code: z.string().nullable().openapi({ example: "978" }),
-    minor_unit: z.number().int().nullable().openapi({ example: 2 }),
+    code: z.string().openapi({ example: "EUR", description: "ISO 4217 alphabetic code." }),
+    numeric_code: z
+      .string()
+      .nullable()
+      .openapi({ example: "978", description: "ISO 4217 numeric code, three digits." }),
+    minor_unit: z.number().int().nullable().openapi({
+      example: 2,
+      description: "Decimal places of the minor unit; null where ISO 4217 gives none (N.A.).",
+    }),
     name: z.string().openapi({ example: "Euro" }),
-    symbol: z.string().nullable().openapi({ example: "€" }),
+    symbol: z
+      .string()
+      .nullable()
+      .openapi({ example: "€", description: "The usual symbol, where one exists." }),
     status: ReferenceStatus,
     is_cryptocurrency: z.boolean(),
-    is_legal_tender: z.boolean(),
+    is_legal_tender: z.boolean().openapi({
+      description: "False for funds, precious metals, special units and withdrawn codes.",
+    }),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -34,18 +45,30 @@ export const CurrencySchema = z
 
 export const CountrySchema = z
   .object({
-    code: z.string().openapi({ example: "DE" }),
-    code3: z.string().openapi({ example: "DEU" }),
-    numeric_code: z.string().openapi({ example: "276" }),
+    code: z.string().openapi({ example: "DE", description: "ISO 3166-1 alpha-2 code." }),
+    code3: z.string().openapi({ example: "DEU", description: "ISO 3166-1 alpha-3 code." }),
+    numeric_code: z
+      .string()
+      .openapi({ example: "276", description: "ISO 3166-1 numeric code, three digits." }),
     name: z.string().openapi({ example: "Germany" }),
     official_name: z.string().nullable().openapi({ example: "Federal Republic of Germany" }),
-    region: z.string().openapi({ example: "Western Europe" }),
+    region: z.string().openapi({ example: "Western Europe", description: "UN M49 sub-region." }),
     continent: z.string().openapi({ example: "Europe" }),
     status: ReferenceStatus,
-    calling_code: z.string().nullable().openapi({ example: "+49" }),
-    default_currency_code: z.string().nullable().openapi({ example: "EUR" }),
-    gdpr_applicable: z.boolean(),
-    data_localization_required: z.boolean(),
+    calling_code: z
+      .string()
+      .nullable()
+      .openapi({ example: "+49", description: "International dialling prefix (ITU-T E.164)." }),
+    default_currency_code: z.string().nullable().openapi({
+      example: "EUR",
+      description: "ISO 4217 code of the currency in general use; null where there is none.",
+    }),
+    gdpr_applicable: z.boolean().openapi({
+      description: "The GDPR applies: EU and EEA members, and the EU's outermost regions.",
+    }),
+    data_localization_required: z.boolean().openapi({
+      description: "Operator policy: personal data must stay in the country (false until set).",
+    }),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -53,13 +76,23 @@ export const CountrySchema = z
 
 export const LanguageSchema = z
   .object({
-    code: z.string().openapi({ example: "de" }),
+    code: z.string().openapi({
+      example: "de",
+      description: "The language's code: ISO 639-1 where it has one, else ISO 639-2/3.",
+    }),
     iso639_1: z.string().nullable().openapi({ example: "de" }),
-    iso639_2: z.string().nullable().openapi({ example: "deu" }),
-    name: z.string().openapi({ example: "German" }),
-    native_name: z.string().openapi({ example: "Deutsch" }),
+    iso639_2: z
+      .string()
+      .nullable()
+      .openapi({ example: "deu", description: "ISO 639-2 terminology code." }),
+    name: z.string().openapi({ example: "German", description: "English name." }),
+    native_name: z
+      .string()
+      .openapi({ example: "Deutsch", description: "The name in the language itself." }),
     status: ReferenceStatus,
-    writing_direction: z.enum(["ltr", "rtl", "ttb"]),
+    writing_direction: z
+      .enum(["ltr", "rtl", "ttb"])
+      .openapi({ description: "Of the language's usual script." }),
     created_at: timestamp,
     updated_at: timestamp,
   })
