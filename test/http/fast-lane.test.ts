@@ -512,15 +512,23 @@ describe("failures on the lane are the slow path's failures", () => {
 });
 
 describe("synchronous and asynchronous admissions", () => {
-  /** The lane app's session store swapped for one the test controls, with admissions counted. */
-  function swapSessions(make: (t: TestApp) => GuestSessions): () => void {
+  /**
+   * Runs `body` with the lane app's session store swapped for one the test controls (admissions
+   * counted), and puts the app's own back afterwards, whatever happens.
+   */
+  async function withSessions<T>(
+    make: (t: TestApp) => GuestSessions,
+    body: () => Promise<T>,
+  ): Promise<T> {
     const t = pair.lane;
     const real = t.deps.guestSessions;
     t.deps.guestSessions = make(t);
     countAdmissions(t, pair.counts.lane);
-    return () => {
+    try {
+      return await body();
+    } finally {
       t.deps.guestSessions = real;
-    };
+    }
   }
 
   /** `app.fetch` as Bun.serve calls it: what it returns, and the response once settled. */
@@ -540,9 +548,9 @@ describe("synchronous and asynchronous admissions", () => {
     };
   }
 
-  /** A session store over the app's cache, counting with `limiter` (in process). */
+  /** A session store over the app's cache, counting with `limiter`. */
   const storeWith =
-    (limiter: MemoryRateLimiter, now?: () => number) =>
+    (limiter: RateLimiter, now?: () => number) =>
     (t: TestApp): GuestSessions =>
       new GuestSessions({
         cache: t.deps.cache,
@@ -562,8 +570,7 @@ describe("synchronous and asynchronous admissions", () => {
   }
 
   it("a warm session this process holds is answered synchronously (no promise)", async () => {
-    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
-    try {
+    await withSessions(storeWith(new MemoryRateLimiter()), async () => {
       const ip = randomIp();
       const token = await newSession(ip);
       const warm = await fetchDirect(token, ip);
@@ -571,67 +578,48 @@ describe("synchronous and asynchronous admissions", () => {
       expect(warm.response.status).toBe(200);
       expect(warm.response.headers.get("x-guest-session-status")).toBe("active");
       expect(warm.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 2));
-    } finally {
-      restore();
-    }
+    });
   });
 
   it("a session another process created: admitted asynchronously once, then held", async () => {
     const limiter = new MemoryRateLimiter();
     const ip = randomIp();
-    let restore = swapSessions(storeWith(limiter));
-    let token: string;
-    try {
-      token = await newSession(ip);
-    } finally {
-      restore();
-    }
+    const token = await withSessions(storeWith(limiter), () => newSession(ip));
     // A new store over the same cache and limiter holds no session yet, like another replica.
-    restore = swapSessions(storeWith(limiter));
-    try {
+    await withSessions(storeWith(limiter), async () => {
       const first = await fetchDirect(token, ip);
       expect(first).toMatchObject({ sync: false, admits: 1, routed: 0 });
       expect(first.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 2));
       const second = await fetchDirect(token, ip);
       expect(second).toMatchObject({ sync: true, admits: 1, routed: 0 });
       expect(second.response.headers.get("ratelimit-remaining")).toBe(String(SESSION_LIMIT - 3));
-    } finally {
-      restore();
-    }
+    });
   });
 
   it("a limiter that counts elsewhere (as Upstash does): answered asynchronously, alike", async () => {
     const ip = randomIp();
     const tokens = await sessions(pair, ip);
-    const restore = swapSessions((t) => {
+    // Only the asynchronous half of the port, as a remote limiter has.
+    const remote = (t: TestApp) => {
       const local = t.deps.rateLimiter;
-      // Only the asynchronous half of the port, as a remote limiter has.
-      const remote: RateLimiter = {
+      const limiter: RateLimiter = {
         kind: "upstash",
         limit: (rule, id) => local.limit(rule, id),
         peek: (rule, id) => local.peek(rule, id),
       };
-      return new GuestSessions({
-        cache: t.deps.cache,
-        rateLimiter: remote,
-        fallbackLimiter: new MemoryRateLimiter(),
-        config: t.deps.config.guest,
-      });
-    });
-    try {
+      return storeWith(limiter)(t);
+    };
+    await withSessions(remote, async () => {
       for (let i = 0; i < 2; i++) {
         const warm = await fetchDirect(tokens.lane, ip);
         expect(warm).toMatchObject({ sync: false, admits: 1, routed: 0 });
         expect(warm.response.status).toBe(200);
       }
-    } finally {
-      restore();
-    }
+    });
   });
 
   it("a held session with a wrong secret is not admitted synchronously: a new session", async () => {
-    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
-    try {
+    await withSessions(storeWith(new MemoryRateLimiter()), async () => {
       const ip = randomIp();
       const token = await newSession(ip);
       const forged = `${token.slice(0, token.indexOf(":") + 1)}${"A".repeat(43)}`;
@@ -639,14 +627,11 @@ describe("synchronous and asynchronous admissions", () => {
       expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
       expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
       expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
-    } finally {
-      restore();
-    }
+    });
   });
 
   it("an exhausted held session: refused synchronously, answered (429) by the slow path", async () => {
-    const restore = swapSessions(storeWith(new MemoryRateLimiter()));
-    try {
+    await withSessions(storeWith(new MemoryRateLimiter()), async () => {
       const ip = randomIp();
       const token = await newSession(ip);
       for (let i = 1; i < SESSION_LIMIT; i++) {
@@ -657,25 +642,23 @@ describe("synchronous and asynchronous admissions", () => {
       expect(refused.response.status).toBe(429);
       expect(refused.response.headers.get("retry-after")).not.toBeNull();
       expect(refused.response.headers.get("ratelimit-remaining")).toBe("0");
-    } finally {
-      restore();
-    }
+    });
   });
 
   it("a held session past its expiry is not admitted: a new session, counted once", async () => {
     const clock = { now: Date.now() };
-    const restore = swapSessions(storeWith(new MemoryRateLimiter(), () => clock.now));
-    try {
-      const ip = randomIp();
-      const token = await newSession(ip);
-      clock.now += pair.lane.deps.config.guest.ttlSeconds * 1000 + 1;
-      const seen = await fetchDirect(token, ip);
-      expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
-      expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
-      expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
-    } finally {
-      restore();
-    }
+    await withSessions(
+      storeWith(new MemoryRateLimiter(), () => clock.now),
+      async () => {
+        const ip = randomIp();
+        const token = await newSession(ip);
+        clock.now += pair.lane.deps.config.guest.ttlSeconds * 1000 + 1;
+        const seen = await fetchDirect(token, ip);
+        expect(seen).toMatchObject({ sync: false, admits: 1, routed: 1 });
+        expect(seen.response.headers.get("x-guest-session-status")).toBe("created");
+        expect(seen.response.headers.get("x-guest-session-rejected")).toBe("unknown-or-expired");
+      },
+    );
   });
 });
 
